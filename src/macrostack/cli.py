@@ -1,0 +1,183 @@
+"""The `macrostack` command line: thin — parse, call the library, print with rich.
+
+Every bad input ends as one line `error: …` on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from macrostack.errors import InputError
+
+app = typer.Typer(help="macrostack: a layered, auditable backtester for systematic futures portfolios.",
+                  no_args_is_help=True, add_completion=False)
+data_app = typer.Typer(help="Market store: ingest, list, inspect and check datasets.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+console = Console()
+err_console = Console(stderr=True)
+
+StoreOpt = typer.Option(None, "--store", help="Market store file (default: $MACROSTACK_STORE or the user data dir).")
+DatasetOpt = typer.Option("trendfollowing", "--dataset", "-d", help="Dataset name in the store.")
+
+
+def handles_input_errors(func):
+    """Turn InputError into one line on stderr and exit code 2."""
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except InputError as exc:
+            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(code=2) from None
+    return wrapper
+
+
+def _day(value) -> str:
+    """A date or timestamp as YYYY-MM-DD ('—' when missing)."""
+    return "—" if value is None or value != value else str(value)[:10]
+
+
+def progress_bar(total: int, description: str):
+    """A rich progress bar and the `progress(advance, description)` callback driving it."""
+    bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                   TimeElapsedColumn(), console=err_console, transient=True, disable=not sys.stderr.isatty())
+    task = bar.add_task(description, total=total)
+
+    def advance(n: int, text: str) -> None:
+        bar.update(task, advance=n, description=f"{description}: {text}")
+    return bar, advance
+
+
+def _ingest(store: Optional[Path], fmt: str, path=None, name=None, **options) -> None:
+    from macrostack.data.ingest import ingest
+    from macrostack.data.store import MarketStore
+
+    total = 4 if fmt == "trendfollowing" else (45 if fmt == "pysystemtrade" else 1)
+    bar, advance = progress_bar(total, f"ingest {fmt}")
+    with bar, MarketStore(store) as st:
+        row = ingest(st, fmt, path, name, progress=advance, **options)
+    console.print(f"ingested [bold]{row['dataset']}[/]: {row['n_instruments']} instruments, {row['n_bars']:,} bars, "
+                  f"{row['first_date']} → {row['last_date']} into {st.path}")
+
+
+@data_app.command("init")
+@handles_input_errors
+def data_init(store: Optional[Path] = StoreOpt) -> None:
+    """Ingest the default dataset (84 continuous futures from the trendfollowing package)."""
+    _ingest(store, "trendfollowing")
+
+
+@data_app.command("ingest")
+@handles_input_errors
+def data_ingest(
+    fmt: str = typer.Argument(..., metavar="FORMAT", help="trendfollowing | pysystemtrade | generic"),
+    path: Optional[Path] = typer.Argument(None, help="Folder (pysystemtrade) or file (generic)."),
+    name: Optional[str] = typer.Option(None, "--name", help="Dataset name (default: the format)."),
+    instruments: Optional[Path] = typer.Option(None, "--instruments", help="generic: instruments file."),
+    cost: float = typer.Option(0.0, "--cost", help="generic: cost per unit notional traded when the instruments file has none."),
+    store: Optional[Path] = StoreOpt,
+) -> None:
+    """Ingest a dataset; re-ingesting a name replaces it atomically."""
+    options = {"instruments_path": instruments, "cost": cost} if fmt == "generic" else {}
+    _ingest(store, fmt, path, name, **options)
+
+
+@data_app.command("list")
+@handles_input_errors
+def data_list(dataset: Optional[str] = typer.Option(None, "--dataset", "-d"), store: Optional[Path] = StoreOpt) -> None:
+    """List datasets, or the instruments of one dataset."""
+    from macrostack.data.store import MarketStore
+
+    with MarketStore(store, read_only=True) as st:
+        ds = st.datasets()
+        if dataset is None:
+            table = Table(title=f"datasets in {st.path}")
+            for col in ("dataset", "source", "instruments", "bars", "first", "last", "ingested (UTC)", "hash"):
+                table.add_column(col)
+            for r in ds.itertuples():
+                table.add_row(r.dataset, r.source, str(r.n_instruments), f"{r.n_bars:,}", _day(r.first_date),
+                              _day(r.last_date), str(r.ingested_at)[:19], r.content_hash[:12])
+            console.print(table)
+            if len(ds) == 1:
+                dataset = ds["dataset"].iloc[0]
+        if dataset is not None:
+            _instrument_table(st, dataset)
+
+
+def _instrument_table(st, dataset: str) -> None:
+    ins = st.instruments(dataset)
+    span = st.con.execute("SELECT symbol, min(date) AS first, max(date) AS last, count(*) AS rows FROM bars "
+                          "WHERE dataset = $d GROUP BY symbol", {"d": dataset}).df().set_index("symbol")
+    table = Table(title=f"{dataset}: {len(ins)} instruments")
+    for col in ("symbol", "name", "asset class", "ccy", "cost (bp)", "first", "last", "sessions", "ticker"):
+        table.add_column(col, justify="right" if col in ("cost (bp)", "sessions") else "left")
+    for r in ins.itertuples():
+        s = span.loc[r.symbol] if r.symbol in span.index else None
+        table.add_row(r.symbol, r.name or "", r.asset_class or "", r.currency or "",
+                      f"{r.cost * 1e4:.2f}" if r.cost == r.cost else "—",
+                      _day(s["first"]) if s is not None else "—", _day(s["last"]) if s is not None else "—",
+                      f"{int(s['rows']):,}" if s is not None else "0", r.source_ticker or "")
+    console.print(table)
+
+
+@data_app.command("info")
+@handles_input_errors
+def data_info(symbol: str, dataset: str = DatasetOpt, store: Optional[Path] = StoreOpt) -> None:
+    """Show one instrument: metadata, coverage and return statistics."""
+    from macrostack.data.check import check_dataset
+    from macrostack.data.store import MarketStore
+
+    with MarketStore(store, read_only=True) as st:
+        ins = st.instruments(dataset).set_index("symbol")
+        if symbol not in ins.index:
+            raise InputError(f"unknown symbol {symbol!r} in dataset {dataset!r}", "data info",
+                             "see `macrostack data list`")
+        rep = check_dataset(st, dataset).set_index("symbol").loc[symbol]
+        stats = st.con.execute("SELECT stddev_samp(ret) * sqrt(252) AS vol, avg(ret) * 252 AS mean FROM bars "
+                               "WHERE dataset = $d AND symbol = $s", {"d": dataset, "s": symbol}).fetchone()
+    table = Table(title=f"{symbol} ({dataset})", show_header=False)
+    for key, value in ins.loc[symbol].items():
+        table.add_row(key, str(value))
+    for key in ("first", "last", "max_move_date"):
+        table.add_row(key, _day(rep[key]))
+    for key in ("rows", "missing", "no_return", "flags"):
+        table.add_row(key, str(rep[key]))
+    table.add_row("largest move", f"{rep['max_move']:+.2%}")
+    table.add_row("annualised vol", f"{stats[0]:.2%}" if stats[0] is not None else "—")
+    table.add_row("annualised mean return", f"{stats[1]:.2%}" if stats[1] is not None else "—")
+    console.print(table)
+
+
+@data_app.command("check")
+@handles_input_errors
+def data_check(dataset: str = DatasetOpt, store: Optional[Path] = StoreOpt) -> None:
+    """Per instrument: first/last session, rows, missing sessions, largest move; flags suspicious ones."""
+    from macrostack.data.check import check_dataset
+    from macrostack.data.store import MarketStore
+
+    with MarketStore(store, read_only=True) as st:
+        rep = check_dataset(st, dataset)
+    table = Table(title=f"data check: {dataset}")
+    for col in ("symbol", "first", "last", "rows", "missing", "no return", "largest move", "on", "flags"):
+        table.add_column(col, justify="right" if col in ("rows", "missing", "no return", "largest move") else "left")
+    for r in rep.itertuples():
+        style = "yellow" if r.flags else None
+        table.add_row(r.symbol, _day(r.first), _day(r.last), f"{r.rows:,}", f"{r.missing:,}", f"{r.no_return:,}",
+                      f"{r.max_move:+.1%}" if r.max_move == r.max_move else "—", _day(r.max_move_date), r.flags,
+                      style=style)
+    console.print(table)
+    n_flag = int((rep["flags"] != "").sum())
+    console.print(f"{len(rep)} instruments, {n_flag} flagged (read the dates: real crashes are flagged too)")
+
+
+def main() -> None:  # pragma: no cover - console entry point alias
+    app()

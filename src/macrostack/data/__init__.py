@@ -1,0 +1,1 @@
+"""Market data: sources → DuckDB market store → MarketData numpy panels."""

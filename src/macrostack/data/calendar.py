@@ -1,0 +1,43 @@
+"""Sessions and rebalance schedules.
+
+One session calendar per run: the weekdays on which any instrument of the universe has a
+bar (no weekend rows, so annualising with 252 is right). Windows count sessions of this
+calendar. A rebalance schedule picks sessions from it:
+
+- `D`: every session;
+- `W-FRI`: the last session of each Monday–Friday week (Friday, or the last session before
+  it when Friday is a holiday);
+- `M`: the last session of each calendar month.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from macrostack.errors import InputError
+
+SCHEDULES = ("D", "W-FRI", "M")
+SESSIONS_PER_YEAR = 252
+
+
+def rebalance_indices(dates: np.ndarray, schedule: str) -> np.ndarray:
+    """Indices into `dates` (sorted datetime64[D] sessions) of the rebalance sessions.
+
+    A period's last session is a rebalance even when it is the last session of the data
+    (the period may be incomplete); callers that must not trade on a partial period drop it.
+    """
+    if schedule not in SCHEDULES:
+        raise InputError(f"unknown rebalance schedule {schedule!r}", "schedule", f"use one of {', '.join(SCHEDULES)}")
+    days = dates.astype("datetime64[D]")
+    n = len(days)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    if schedule == "D":
+        return np.arange(n, dtype=np.int64)
+    if schedule == "W-FRI":
+        # 1970-01-01 was a Thursday: (days + 3) // 7 numbers Monday-start weeks.
+        period = (days.astype(np.int64) + 3) // 7
+    else:
+        period = days.astype("datetime64[M]").astype(np.int64)
+    last_of_period = np.flatnonzero(np.diff(period) != 0)
+    return np.append(last_of_period, n - 1).astype(np.int64)

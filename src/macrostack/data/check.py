@@ -1,0 +1,54 @@
+"""Data quality report: per instrument coverage, gaps and the largest daily move.
+
+Flags (any of them marks an instrument suspicious):
+- `move>25%`: the largest absolute daily USD return exceeds 25% (real crashes do this too:
+  read the date before trusting or dropping it);
+- `gaps`: more than 5% of the dataset's sessions between the instrument's first and last
+  session have no bar;
+- `no-return`: sessions with a price but no return (missing FX or contract price) beyond
+  the first one;
+- `approx-return`: returns divided by the adjusted level, not a contract price.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from macrostack.data.store import MarketStore
+
+LARGE_MOVE = 0.25
+GAP_SHARE = 0.05
+
+_SQL = """
+WITH cal AS (SELECT DISTINCT date FROM bars WHERE dataset = $ds),
+s AS (
+    SELECT symbol, min(date) AS first, max(date) AS last, count(*) AS rows,
+           count(*) - count(ret) AS no_return, max(abs(ret)) AS max_abs_return,
+           arg_max(date, abs(ret)) AS max_move_date, arg_max(ret, abs(ret)) AS max_move
+    FROM bars WHERE dataset = $ds GROUP BY symbol)
+SELECT s.*, (SELECT count(*) FROM cal WHERE cal.date BETWEEN s.first AND s.last) - s.rows AS missing,
+       i.return_basis
+FROM s JOIN instruments i ON i.dataset = $ds AND i.symbol = s.symbol
+ORDER BY s.symbol
+"""
+
+
+def check_dataset(store: MarketStore, dataset: str) -> pd.DataFrame:
+    """One row per instrument with coverage statistics and a `flags` column."""
+    store.require_dataset(dataset)
+    report = store.con.execute(_SQL, {"ds": dataset}).df()
+    span = report["rows"] + report["missing"]
+    flags = []
+    for r, sp in zip(report.itertuples(), span):
+        f = []
+        if pd.notna(r.max_abs_return) and r.max_abs_return > LARGE_MOVE:
+            f.append("move>25%")
+        if sp and r.missing / sp > GAP_SHARE:
+            f.append("gaps")
+        if r.no_return > 1:
+            f.append("no-return")
+        if r.return_basis == "adjusted_level":
+            f.append("approx-return")
+        flags.append(",".join(f))
+    report["flags"] = flags
+    return report

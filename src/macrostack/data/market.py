@@ -1,0 +1,146 @@
+"""MarketData: the market store as aligned float64 panels (sessions × symbols).
+
+Everything inside a run reads these arrays, in one symbol order. Missing values are NaN and
+are never filled backwards: a NaN return means "no return on this session" (the P&L
+contract books 0 there and the data check counts it). `cost` is carried forward from an
+instrument's last known value, which is the cost in force.
+
+Warm-up: `load(..., warmup=W)` includes W sessions before `start` so every rolling window
+can be full on the first session that counts; `start_index` is that first session.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from macrostack.data.calendar import rebalance_indices
+from macrostack.data.store import DEFAULT_DATASET, MarketStore
+from macrostack.errors import InputError
+
+PANEL_FIELDS = ("adjusted_close", "price", "carry", "forward", "ret", "cost")
+DEFAULT_FIELDS = ("adjusted_close", "ret", "cost")
+
+
+@dataclass(frozen=True)
+class MarketData:
+    """Aligned panels of one dataset: `panels[field]` is float64 [sessions × symbols]."""
+
+    dataset: str
+    data_hash: str
+    dates: np.ndarray  # datetime64[D], strictly increasing weekdays
+    symbols: tuple[str, ...]
+    panels: dict[str, np.ndarray]
+    instruments: pd.DataFrame  # one row per symbol, in `symbols` order
+    start_index: int = 0
+    contracts: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def returns(self) -> np.ndarray:
+        """USD simple returns [sessions × symbols], NaN where there is no return."""
+        return self.panels["ret"]
+
+    @property
+    def n_sessions(self) -> int:
+        return len(self.dates)
+
+    def field(self, name: str) -> np.ndarray:
+        if name not in self.panels:
+            raise KeyError(f"panel {name!r} was not loaded (loaded: {sorted(self.panels)})")
+        return self.panels[name]
+
+    def rebalances(self, schedule: str) -> np.ndarray:
+        """Session indices of the rebalances at or after `start_index`."""
+        idx = rebalance_indices(self.dates, schedule)
+        return idx[idx >= self.start_index]
+
+    def frame(self, name: str = "ret") -> pd.DataFrame:
+        """One panel as a pandas DataFrame (for the edges: reports, exports)."""
+        return pd.DataFrame(self.field(name), index=pd.DatetimeIndex(self.dates), columns=list(self.symbols))
+
+
+def _as_date(value, key: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return pd.Timestamp(value).date()
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"cannot parse date {value!r}", key, "use YYYY-MM-DD") from exc
+
+
+def load_market_data(
+    store: MarketStore,
+    dataset: str = DEFAULT_DATASET,
+    symbols: list[str] | None = None,
+    start=None,
+    end=None,
+    warmup: int = 0,
+    fields: tuple[str, ...] = DEFAULT_FIELDS,
+) -> MarketData:
+    """Load `fields` of `dataset` for `symbols` (all if None) from `start - warmup` sessions to `end`."""
+    meta = store.require_dataset(dataset)
+    unknown_fields = set(fields) - set(PANEL_FIELDS)
+    if unknown_fields:
+        raise InputError(f"unknown market data fields {sorted(unknown_fields)}", "fields", f"use {PANEL_FIELDS}")
+    instruments = store.instruments(dataset)
+    if symbols is None:
+        symbols = list(instruments["symbol"])
+    else:
+        missing = [s for s in symbols if s not in set(instruments["symbol"])]
+        if missing:
+            raise InputError(f"unknown symbols {missing} in dataset {dataset!r}", "universe",
+                             "see `macrostack data list`")
+        if len(set(symbols)) != len(symbols):
+            raise InputError("duplicate symbols in universe", "universe", "list each symbol once")
+    start_d, end_d = _as_date(start, "start"), _as_date(end, "end")
+    if start_d and end_d and start_d > end_d:
+        raise InputError(f"start {start_d} is after end {end_d}", "start/end", "swap them")
+    con = store.con
+
+    # The session calendar: every date on which any instrument of the universe has a bar.
+    cal = con.execute(
+        "SELECT DISTINCT date FROM bars WHERE dataset = ? AND list_contains(?, symbol)"
+        + (" AND date <= ?" if end_d else "") + " ORDER BY date",
+        [dataset, symbols] + ([end_d] if end_d else []),
+    ).fetchnumpy()["date"]
+    dates = np.asarray(cal).astype("datetime64[D]")
+    first = 0 if start_d is None else int(np.searchsorted(dates, np.datetime64(start_d, "D")))
+    if first >= len(dates):
+        raise InputError(f"no sessions on or after {start_d} in dataset {dataset!r}", "start",
+                         "choose an earlier start")
+    lo = max(first - warmup, 0)
+    dates = dates[lo:]
+    start_index = first - lo
+
+    cols = ", ".join(fields)
+    table = con.sql(
+        f"SELECT list_position($symbols, symbol) - 1 AS col, date, {cols} FROM bars "
+        "WHERE dataset = $dataset AND list_contains($symbols, symbol) AND date >= $lo AND date <= $hi",
+        params={"symbols": symbols, "dataset": dataset, "lo": dates[0].item(), "hi": dates[-1].item()},
+    ).to_arrow_table()
+    col = table.column("col").to_numpy()
+    row = np.searchsorted(dates, table.column("date").to_numpy().astype("datetime64[D]"))
+    shape = (len(dates), len(symbols))
+    panels = {}
+    for name in fields:
+        panel = np.full(shape, np.nan)
+        panel[row, col] = table.column(name).to_numpy(zero_copy_only=False)
+        panels[name] = panel
+    if "cost" in panels:
+        panels["cost"] = _ffill(panels["cost"])
+    instruments = instruments.set_index("symbol").loc[symbols].reset_index()
+    return MarketData(
+        dataset=dataset, data_hash=str(meta["content_hash"]), dates=dates, symbols=tuple(symbols),
+        panels=panels, instruments=instruments, start_index=start_index,
+    )
+
+
+def _ffill(panel: np.ndarray) -> np.ndarray:
+    """Forward-fill NaNs down each column (never backwards)."""
+    idx = np.where(~np.isnan(panel), np.arange(panel.shape[0])[:, None], 0)
+    np.maximum.accumulate(idx, axis=0, out=idx)
+    # Where a column has no earlier value idx stays 0 and row 0 is NaN too.
+    return panel[idx, np.arange(panel.shape[1])]

@@ -1,0 +1,1 @@
+"""Data sources: one module per input format, each returning a validated `Dataset`."""

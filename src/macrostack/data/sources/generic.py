@@ -1,0 +1,126 @@
+"""Generic long-format prices: one CSV or Parquet file with `date,symbol,close[,return]`.
+
+`close` is the instrument's price level. When the file has no `return` column the daily
+return is `close[d] / close[d-1] − 1` per symbol (so `close` must then be > 0: a
+back-adjusted level that can cross zero needs an explicit `return` column). Returns are
+taken to be in USD. An optional instruments file (CSV/Parquet, column `symbol` plus any of
+`name, asset_class, currency, point_size, cost`) adds metadata; `cost` (per unit of
+notional traded) otherwise comes from the `cost` argument, recorded in the dataset's
+parameters.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from macrostack.data.dataset import Dataset, hash_files
+from macrostack.errors import InputError
+
+REQUIRED = ("date", "symbol", "close")
+INSTRUMENT_OPTIONAL = ("name", "asset_class", "currency", "point_size", "cost")
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    if not path.exists():
+        raise InputError("file not found", str(path), "check the path")
+    try:
+        if path.suffix.lower() in (".parquet", ".pq"):
+            return pd.read_parquet(path)
+        if path.suffix.lower() in (".csv", ".txt"):
+            return pd.read_csv(path)
+    except Exception as exc:  # parser errors of either library: the file is broken
+        raise InputError(f"cannot read file ({type(exc).__name__}: {exc})".splitlines()[0], str(path),
+                         "check it is a valid CSV/Parquet file") from exc
+    raise InputError(f"unknown file type {path.suffix!r}", str(path), "use .csv or .parquet")
+
+
+def _numeric(frame: pd.DataFrame, column: str, path: Path) -> np.ndarray:
+    values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
+    bad = np.flatnonzero(~np.isfinite(values))
+    if len(bad):
+        i = int(bad[0])
+        raise InputError(f"row {i + 2}, column {column!r}: value {frame[column].iloc[i]!r} is not a finite number",
+                         str(path), "fix or drop the row")
+    return values
+
+
+def load(path: str | Path, instruments_path: str | Path | None = None, name: str = "generic",
+         cost: float = 0.0, progress=None) -> Dataset:
+    """Read a long-format price file (and optional instruments file) into a `Dataset`."""
+    path = Path(path)
+    frame = _read_table(path)
+    frame.columns = [str(c).strip().lower() for c in frame.columns]
+    missing = [c for c in REQUIRED if c not in frame.columns]
+    if missing:
+        raise InputError(f"missing column(s) {missing} (have {list(frame.columns)})", str(path),
+                         "the file needs date,symbol,close[,return]")
+    dates = pd.to_datetime(frame["date"], errors="coerce", format="mixed")
+    if dates.isna().any():
+        i = int(np.flatnonzero(dates.isna())[0])
+        raise InputError(f"row {i + 2}, column 'date': cannot parse {frame['date'].iloc[i]!r}", str(path),
+                         "use YYYY-MM-DD dates")
+    if (dates != dates.dt.normalize()).any():
+        raise InputError("dates carry a time of day", str(path), "give one row per session with a plain date")
+    symbols = frame["symbol"].astype("string").str.strip()
+    close = _numeric(frame, "close", path)
+    data = pd.DataFrame({"symbol": symbols, "date": dates, "adjusted_close": close})
+    if "return" in frame.columns:
+        data["ret"] = pd.to_numeric(frame["return"], errors="coerce")
+        bad = data["ret"].notna() & ~np.isfinite(data["ret"].to_numpy(float))
+        if bad.any():
+            raise InputError(f"row {int(np.flatnonzero(bad)[0]) + 2}, column 'return': not finite", str(path))
+    dup = data.duplicated(["symbol", "date"])
+    if dup.any():
+        i = int(np.flatnonzero(dup)[0])
+        raise InputError(f"row {i + 2}: duplicate date {dates.iloc[i].date()} for {symbols.iloc[i]}", str(path),
+                         "keep one row per symbol and date")
+    unordered = data.groupby("symbol", sort=False)["date"].diff() <= pd.Timedelta(0)
+    if unordered.any():
+        i = int(np.flatnonzero(unordered)[0])
+        raise InputError(f"row {i + 2}: date {dates.iloc[i].date()} of {symbols.iloc[i]} is not after the previous one",
+                         str(path), "sort rows by symbol and date")
+    weekend = dates.dt.day_of_week >= 5
+    if weekend.any():
+        i = int(np.flatnonzero(weekend)[0])
+        raise InputError(f"row {i + 2}: {dates.iloc[i].date()} is a weekend", str(path),
+                         "macrostack sessions are weekdays: move or drop weekend rows")
+    if "ret" not in data.columns:
+        if (close <= 0).any():
+            i = int(np.flatnonzero(close <= 0)[0])
+            raise InputError(f"row {i + 2}: close {close[i]} <= 0 and no 'return' column", str(path),
+                             "add a 'return' column for levels that can be <= 0")
+        data["ret"] = data.groupby("symbol", sort=False)["adjusted_close"].pct_change()
+    if not (np.isfinite(cost) and cost >= 0):
+        raise InputError(f"cost {cost} must be a finite number >= 0", "--cost")
+
+    ins = pd.DataFrame({"symbol": pd.unique(data["symbol"])})
+    files = [path]
+    if instruments_path is not None:
+        ipath = Path(instruments_path)
+        meta = _read_table(ipath)
+        meta.columns = [str(c).strip().lower() for c in meta.columns]
+        if "symbol" not in meta.columns:
+            raise InputError("missing column 'symbol'", str(ipath), "the instruments file needs a symbol column")
+        unknown = set(meta.columns) - {"symbol", *INSTRUMENT_OPTIONAL}
+        if unknown:
+            raise InputError(f"unknown column(s) {sorted(unknown)}", str(ipath),
+                             f"use symbol and any of {', '.join(INSTRUMENT_OPTIONAL)}")
+        meta["symbol"] = meta["symbol"].astype("string").str.strip()
+        ins = ins.merge(meta, on="symbol", how="left")
+        files.append(ipath)
+    ins["source_ticker"] = ins["symbol"]
+    ins["name"] = ins.get("name", ins["symbol"])
+    ins["asset_class"] = ins.get("asset_class", pd.Series("Unknown", index=ins.index)).fillna("Unknown")
+    ins["currency"] = ins.get("currency", pd.Series("USD", index=ins.index)).fillna("USD")
+    ins["cost"] = pd.to_numeric(ins.get("cost", pd.Series(cost, index=ins.index)), errors="coerce").fillna(cost)
+    ins["return_basis"] = "source_return" if "return" in frame.columns else "close_pct_change"
+    data = data.merge(ins[["symbol", "cost"]], on="symbol", how="left")
+    data = data.sort_values(["symbol", "date"], kind="stable").reset_index(drop=True)
+    if progress:
+        progress(1, "read")
+    return Dataset(name=name, source="generic", parameters={"path": str(path.resolve()), "cost": cost,
+                   "instruments": str(Path(instruments_path).resolve()) if instruments_path else None},
+                   instruments=ins, bars=data, content_hash=hash_files(files)).validate()
