@@ -61,7 +61,7 @@ def _ingest(store: Optional[Path], fmt: str, path=None, name=None, **options) ->
     from macrostack.data.ingest import ingest
     from macrostack.data.store import MarketStore
 
-    total = 4 if fmt == "trendfollowing" else (45 if fmt == "pysystemtrade" else 1)
+    total = {"trendfollowing": 4, "pysystemtrade": len(list(Path(path or ".").glob("adjusted_prices_csv/*.csv")))}.get(fmt, 1)
     bar, advance = progress_bar(total, f"ingest {fmt}")
     with bar, MarketStore(store) as st:
         row = ingest(st, fmt, path, name, progress=advance, **options)

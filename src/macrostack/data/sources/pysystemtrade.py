@@ -1,0 +1,392 @@
+"""Futures data in the CSV layout of robcarver17/pysystemtrade (`data/futures/`).
+
+Folder layout read by `load(path)`:
+
+- `adjusted_prices_csv/<CODE>.csv` (`DATETIME,price`): Panama back-adjusted price. One
+  instrument per file; the file set defines the instruments (symbol = source_ticker = CODE).
+- `multiple_prices_csv/<CODE>.csv` (`DATETIME,CARRY,CARRY_CONTRACT,PRICE,PRICE_CONTRACT,
+  FORWARD,FORWARD_CONTRACT`): price and id of the held contract (PRICE), the carry and
+  the forward contract. Optional per instrument.
+- `fx_prices_csv/<CCY>USD.csv` (`DATETIME,PRICE`): USD per unit of CCY. Required for every
+  non-USD instrument currency.
+- `csvconfig/instrumentconfig.csv` (Description, Pointsize, Currency, AssetClass, PerBlock,
+  Percentage, PerTrade) and `csvconfig/spreadcosts.csv` (SpreadCost).
+
+Sessions. Timestamps are naive `YYYY-MM-DD HH:MM:SS` and files mix daily and intraday rows.
+The session of a row is the calendar date of its timestamp, except that Saturday- and
+Sunday-stamped rows (Asian / Sunday-evening trading) belong to the following Monday. Per
+session the last row with a non-empty price is kept (multiple prices: the last row with a
+non-empty PRICE, with CARRY/FORWARD and the contract ids taken from that same row).
+
+Returns, per session d of instrument i (its own sessions that have an adjusted price):
+
+    r_loc[d] = (adj[d] − adj[d-1]) / PRICE[d-1]            (local currency, fraction)
+
+where PRICE[d-1] is the held-contract price of the previous session, or the most recent
+earlier PRICE if the multiple file has none on d-1 (forward fill only). Differences of the
+Panama-adjusted price are true contract P&L in price units, so this is the P&L of holding
+one unit of notional of the contract held at the close of d-1. Instruments without a
+multiple-prices file use the adjusted level instead (`return_basis = "adjusted_level"`,
+an approximation):  r_loc[d] = (adj[d] − adj[d-1]) / adj[d-1]  if adj[d-1] > 0, else NaN.
+
+    r_usd[d] = r_loc[d] × fx[d] / fx[d-1]
+
+(local P&L converted at today's rate over yesterday's USD notional), with fx = USD per unit
+of the instrument's currency on or before the session (forward fill of the last known rate;
+NaN before the FX file starts). USD instruments: r_usd = r_loc. The first session is NaN.
+
+Cost per unit of notional traded (a fraction, constant over time, in the instrument's own
+currency so no FX is needed):
+
+    k = SpreadCost / P + PerBlock / (P × Pointsize) + Percentage
+
+with P the last held-contract price (last PRICE of the multiple file; for instruments
+without one, the last adjusted price if > 0, else the cost is unknown = NaN). SpreadCost is
+slippage per contract in price units, PerBlock the commission per contract in currency and
+Percentage a commission as a fraction of notional. PerTrade (a fixed fee per trade) does
+not scale with notional and is ignored. Upstream takes the max of the commissions; we add
+them, which is conservative and equals the max here (only PerBlock is non-zero upstream).
+
+Choices where the format is silent:
+
+- Bars exist only on sessions with an adjusted price; multiple-price sessions without one
+  are used only as earlier PRICEs for the denominator. `price`, `carry`, `forward` and the
+  contract ids are NaN/empty on a session where the multiple file has no PRICE.
+- The multiple-prices file and the FX files are optional per instrument / currency; only
+  FX files of currencies that instruments use are read (and stored in `fx`).
+- Empty PerBlock/Percentage/SpreadCost mean 0; Pointsize must be > 0; duplicate config rows
+  are errors. Text in a number column is an error, like ±inf; so is an FX rate <= 0.
+- Timestamps must match `YYYY-MM-DD HH:MM:SS` exactly. Line numbers in errors count the
+  header as line 1 (blank lines are skipped by the reader and not counted).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from macrostack.data.dataset import FX_COLUMNS, Dataset, hash_files
+from macrostack.errors import InputError
+
+SOURCE = "pysystemtrade"
+ADJ_DIR, MULT_DIR, FX_DIR, CFG_DIR = "adjusted_prices_csv", "multiple_prices_csv", "fx_prices_csv", "csvconfig"
+TS_COL, TS_FORMAT = "DATETIME", "%Y-%m-%d %H:%M:%S"
+CONTRACT_PRICES = ("PRICE", "CARRY", "FORWARD")
+CONTRACT_IDS = ("PRICE_CONTRACT", "CARRY_CONTRACT", "FORWARD_CONTRACT")
+CONFIG_COLUMNS = ("Instrument", "Description", "Pointsize", "Currency", "AssetClass", "PerBlock", "Percentage")
+_LINE_OFFSET = 2  # data row 0 is line 2 of the file (line 1 is the header)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _where(path: Path, row: int | None = None, column: str | None = None) -> str:
+    """Error location: 'file, line N, column C'."""
+    parts = [str(path)]
+    if row is not None:
+        parts.append(f"line {row + _LINE_OFFSET}")
+    if column is not None:
+        parts.append(f"column {column}")
+    return ", ".join(parts)
+
+
+def _show(value) -> str:
+    """A cell value for an error message: text quoted, numbers plain, missing as 'empty'."""
+    if pd.isna(value):
+        return "empty"
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def _read_table(path: Path, required: tuple[str, ...], numeric: tuple[str, ...] = (),
+                text: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Read one CSV with pyarrow: DATETIME and `text` columns as strings, `numeric` as float64.
+
+    If typed reading fails (a non-number in a numeric column), the file is re-read as text so
+    that `_parse_numbers` can name the offending line."""
+    if not path.is_file():
+        raise InputError("file not found", str(path), "restore the file or point to the right folder")
+    dtype = {TS_COL: "string", **{c: "string" for c in text}, **{c: "float64" for c in numeric}}
+    try:
+        frame = pd.read_csv(path, engine="pyarrow", dtype=dtype)
+    except ValueError:
+        try:
+            frame = pd.read_csv(path, engine="pyarrow", dtype="string")
+        except ValueError as exc:  # ragged rows, empty file, bad encoding
+            raise InputError(f"cannot parse CSV ({exc})", str(path),
+                             "fix the file so every row has the header's columns") from exc
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise InputError(f"missing column(s) {missing}; found {list(frame.columns)}", str(path),
+                         f"the header must contain {list(required)}")
+    return frame
+
+
+def _parse_timestamps(frame: pd.DataFrame, path: Path) -> pd.Series:
+    """Parse DATETIME (`YYYY-MM-DD HH:MM:SS`); must be strictly increasing within the file."""
+    raw = frame[TS_COL]
+    ts = pd.to_datetime(raw, format=TS_FORMAT, errors="coerce")
+    bad = np.flatnonzero(ts.isna().to_numpy())
+    if len(bad):
+        i = int(bad[0])
+        raise InputError(f"unparsable date {raw.iloc[i]!r}", _where(path, i, TS_COL),
+                         "write timestamps as YYYY-MM-DD HH:MM:SS")
+    values = ts.to_numpy()
+    step = np.flatnonzero(values[1:] <= values[:-1])
+    if len(step):
+        i = int(step[0]) + 1
+        kind = "duplicate timestamp" if values[i] == values[i - 1] else "timestamp earlier than the previous row"
+        raise InputError(f"{kind} {raw.iloc[i]!r}", _where(path, i, TS_COL),
+                         "rows must be sorted by DATETIME with no repeats; drop or fix the row")
+    return ts
+
+
+def _parse_numbers(frame: pd.DataFrame, path: Path, column: str, positive: str | None = None) -> pd.Series:
+    """Column as float64 (empty = NaN). Text and ±inf are errors; so is a value <= 0 when
+    `positive` names what the column holds (e.g. "contract price")."""
+    raw = frame[column]
+    values = pd.to_numeric(raw, errors="coerce").astype("float64")
+    arr = values.to_numpy()
+    checks = [(np.isnan(arr) & raw.notna().to_numpy(), "not a number:", "write a decimal number or leave it empty"),
+              (np.isinf(arr), "non-finite value", "replace it by a finite price or leave it empty")]
+    if positive:
+        checks.append((arr <= 0, f"non-positive {positive}", f"{positive}s must be > 0; fix or drop the row"))
+    for mask, what, fix in checks:
+        if mask.any():
+            i = int(np.flatnonzero(mask)[0])
+            raise InputError(f"{what} {_show(raw.iloc[i])}", _where(path, i, column), fix)
+    return values
+
+
+def session_dates(ts: pd.Series) -> pd.Series:
+    """Session of each timestamp: its calendar date; Saturday/Sunday → the following Monday."""
+    day = ts.dt.normalize()
+    dow = day.dt.day_of_week.to_numpy()
+    shift = np.where(dow >= 5, 7 - dow, 0)  # Sat (5) + 2, Sun (6) + 1 → Monday
+    return day + pd.to_timedelta(shift, unit="D")
+
+
+def _last_per_session(frame: pd.DataFrame, ts: pd.Series, value_col: str) -> pd.DataFrame:
+    """Rows with a non-NaN `value_col`, keeping the last one of each session; adds `date`."""
+    keep = frame[value_col].notna().to_numpy()
+    out = frame.loc[keep].assign(date=session_dates(ts[keep]))
+    # Timestamps are strictly increasing and the session map is monotone, so "last" = latest.
+    return out.drop_duplicates("date", keep="last").reset_index(drop=True)
+
+
+def read_adjusted(path: Path) -> pd.DataFrame:
+    """Adjusted prices per session: columns date, adjusted_close."""
+    frame = _read_table(path, (TS_COL, "price"), numeric=("price",))
+    ts = _parse_timestamps(frame, path)
+    frame = pd.DataFrame({"adjusted_close": _parse_numbers(frame, path, "price")})
+    return _last_per_session(frame, ts, "adjusted_close")[["date", "adjusted_close"]]
+
+
+def read_multiple(path: Path) -> pd.DataFrame:
+    """Held/carry/forward contract prices per session (last row with a PRICE); ids as text."""
+    frame = _read_table(path, (TS_COL, *CONTRACT_PRICES, *CONTRACT_IDS), numeric=CONTRACT_PRICES, text=CONTRACT_IDS)
+    ts = _parse_timestamps(frame, path)
+    out = pd.DataFrame({c.lower(): _parse_numbers(frame, path, c, positive="contract price") for c in CONTRACT_PRICES})
+    for c in CONTRACT_IDS:
+        out[c.lower()] = frame[c].str.strip()
+    return _last_per_session(out, ts, "price")
+
+
+def read_fx(path: Path, currency: str) -> pd.DataFrame:
+    """FX sessions: currency, date, usd_per_unit (last rate of each session, must be > 0)."""
+    frame = _read_table(path, (TS_COL, "PRICE"), numeric=("PRICE",))
+    ts = _parse_timestamps(frame, path)
+    rates = pd.DataFrame({"usd_per_unit": _parse_numbers(frame, path, "PRICE", positive="FX rate")})
+    out = _last_per_session(rates, ts, "usd_per_unit")
+    return out.assign(currency=currency)[["currency", "date", "usd_per_unit"]]
+
+
+def read_config(folder: Path) -> tuple[pd.DataFrame, pd.Series, list[Path]]:
+    """instrumentconfig.csv indexed by Instrument, SpreadCost by Instrument, and the two paths."""
+    cfg_path, spread_path = folder / "instrumentconfig.csv", folder / "spreadcosts.csv"
+    cfg = _read_config_table(cfg_path, CONFIG_COLUMNS)
+    cfg["Pointsize"] = _config_numbers(cfg, cfg_path, "Pointsize", required=True)
+    for col in ("PerBlock", "Percentage"):
+        cfg[col] = _config_numbers(cfg, cfg_path, col)
+    for col in ("Description", "AssetClass", "Currency"):
+        cfg[col] = cfg[col].str.strip()
+    empty = np.flatnonzero((cfg["Currency"].isna() | (cfg["Currency"] == "")).to_numpy())
+    if len(empty):
+        raise InputError("empty Currency", _where(cfg_path, int(empty[0]), "Currency"), "give the ISO code, e.g. USD")
+    cfg["Currency"] = cfg["Currency"].str.upper()
+    spreads = _read_config_table(spread_path, ("Instrument", "SpreadCost"))
+    spreads["SpreadCost"] = _config_numbers(spreads, spread_path, "SpreadCost")
+    return cfg.set_index("Instrument"), spreads.set_index("Instrument")["SpreadCost"], [cfg_path, spread_path]
+
+
+def _read_config_table(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
+    """A small config CSV read as text; Instrument must be unique."""
+    if not path.is_file():
+        raise InputError("config file not found", str(path), f"restore {CFG_DIR}/{path.name}")
+    try:
+        frame = pd.read_csv(path, dtype="string", skipinitialspace=True)
+    except ValueError as exc:
+        raise InputError(f"cannot parse CSV ({exc})", str(path), "fix the file")
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise InputError(f"missing column(s) {missing}", str(path), f"the header must contain {list(required)}")
+    frame["Instrument"] = frame["Instrument"].str.strip()
+    dup = np.flatnonzero(frame["Instrument"].duplicated().to_numpy())
+    if len(dup):
+        i = int(dup[0])
+        raise InputError(f"duplicate Instrument {frame['Instrument'].iloc[i]!r}", _where(path, i, "Instrument"),
+                         "keep one row per instrument")
+    return frame
+
+
+def _config_numbers(frame: pd.DataFrame, path: Path, col: str, required: bool = False) -> pd.Series:
+    """Numeric config column. `required` (Pointsize): finite and > 0. Otherwise (costs):
+    empty means 0, else finite and >= 0."""
+    raw = frame[col]
+    values = pd.to_numeric(raw, errors="coerce").astype("float64")
+    if not required:
+        values = values.where(raw.notna(), 0.0)
+    arr = values.to_numpy()
+    bad = ~np.isfinite(arr) | (arr <= 0 if required else arr < 0)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InputError(f"{col} must be a finite number {'> 0' if required else '>= 0'}, got {_show(raw.iloc[i])}",
+                         _where(path, i, col), f"set {col} for instrument {frame['Instrument'].iloc[i]}")
+    return values
+
+
+# --------------------------------------------------------------------------- computing
+
+
+def asof(src_dates: np.ndarray, src_values: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """Value at the latest `src_dates` <= each query date (forward fill only); NaN if none.
+
+    `src_dates` must be sorted; NaT queries give NaN."""
+    idx = np.searchsorted(src_dates, query, side="right") - 1
+    ok = (idx >= 0) & ~np.isnat(query)
+    out = np.full(len(query), np.nan)
+    out[ok] = src_values[idx[ok]]
+    return out
+
+
+def usd_returns(adjusted: np.ndarray, denominator_prev: np.ndarray,
+                fx_now: np.ndarray | None, fx_prev: np.ndarray | None) -> np.ndarray:
+    """r_usd[d] = (adj[d] − adj[d-1]) / denom[d-1] × fx[d] / fx[d-1]; r[0] = NaN.
+
+    `denominator_prev[d]` is already the denominator for session d (PRICE of d-1, etc.);
+    fx arrays are aligned the same way (None = USD instrument)."""
+    ret = np.full(len(adjusted), np.nan)
+    if len(adjusted) > 1:
+        ret[1:] = np.diff(adjusted) / denominator_prev[1:]
+        if fx_now is not None:
+            ret[1:] *= fx_now[1:] / fx_prev[1:]
+    return ret
+
+
+def instrument_bars(code: str, adj: pd.DataFrame, mult: pd.DataFrame | None,
+                    fx: pd.DataFrame | None) -> tuple[pd.DataFrame, float]:
+    """Bars of one instrument and its reference price P (for costs).
+
+    `adj`: date, adjusted_close; `mult`: date, price, carry, forward, *_contract (or None);
+    `fx`: date, usd_per_unit (None for USD instruments)."""
+    bars = adj.copy()
+    dates = bars["date"].to_numpy(dtype="datetime64[us]")
+    prev = np.roll(dates, 1)  # session d-1 of each session d
+    prev[:1] = np.datetime64("NaT")
+    adjusted = bars["adjusted_close"].to_numpy(float)
+    if mult is not None:
+        bars = bars.merge(mult, on="date", how="left")  # exact session match: NaN where none
+        mdates = mult["date"].to_numpy(dtype="datetime64[us]")
+        denominator = asof(mdates, mult["price"].to_numpy(float), prev)
+        ref_price = float(mult["price"].iloc[-1]) if len(mult) else np.nan
+    else:
+        prev_adj = np.roll(adjusted, 1)
+        prev_adj[:1] = np.nan
+        denominator = np.where(prev_adj > 0, prev_adj, np.nan)  # level <= 0 is meaningless
+        ref_price = float(adjusted[-1]) if len(adjusted) and adjusted[-1] > 0 else np.nan
+    fx_now = fx_prev = None
+    if fx is not None:
+        fdates, frates = fx["date"].to_numpy(dtype="datetime64[us]"), fx["usd_per_unit"].to_numpy(float)
+        fx_now, fx_prev = asof(fdates, frates, dates), asof(fdates, frates, prev)
+    bars["ret"] = usd_returns(adjusted, denominator, fx_now, fx_prev)
+    bars["symbol"] = code
+    return bars, ref_price
+
+
+def cost_per_notional(spread: float, per_block: float, percentage: float, point_size: float, price: float) -> float:
+    """k = SpreadCost / P + PerBlock / (P × Pointsize) + Percentage  (fraction of notional)."""
+    if not np.isfinite(price) or price <= 0:
+        return np.nan
+    return spread / price + per_block / (price * point_size) + percentage
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def load(path: str | Path, name: str = SOURCE, progress=None) -> Dataset:
+    """Read a pysystemtrade data folder into a validated `Dataset` (see module docstring).
+
+    `progress(advance, description)`, if given, is called once per instrument."""
+    root = Path(path).expanduser().resolve()
+    adj_dir = root / ADJ_DIR
+    if not adj_dir.is_dir():
+        raise InputError(f"folder {ADJ_DIR}/ not found", str(root),
+                         f"point to a pysystemtrade data folder containing {ADJ_DIR}/, {MULT_DIR}/, {FX_DIR}/, {CFG_DIR}/")
+    adj_files = sorted(adj_dir.glob("*.csv"))
+    if not adj_files:
+        raise InputError(f"no <CODE>.csv files in {ADJ_DIR}/", str(adj_dir), "add the adjusted price files")
+    config, spreads, files_read = read_config(root / CFG_DIR)
+    cfg_path = files_read[0]
+
+    codes = [f.stem for f in adj_files]
+    for f, code in zip(adj_files, codes):
+        if code not in config.index:
+            raise InputError(f"instrument {code!r} has no row in {cfg_path}", str(f),
+                             f"add a row for {code} to {CFG_DIR}/instrumentconfig.csv or remove the file")
+    fx_tables = _read_fx_tables(root, codes, config)
+    files_read += [root / FX_DIR / f"{ccy}USD.csv" for ccy in fx_tables]
+
+    bars_list, instruments = [], []
+    for f, code in zip(adj_files, codes):
+        row = config.loc[code]
+        mult_path = root / MULT_DIR / f.name
+        has_mult = mult_path.is_file()
+        mult = read_multiple(mult_path) if has_mult else None
+        bars, ref_price = instrument_bars(code, read_adjusted(f), mult, fx_tables.get(row["Currency"]))
+        files_read += [f] + ([mult_path] if has_mult else [])
+        cost = cost_per_notional(float(spreads.get(code, 0.0)), row["PerBlock"], row["Percentage"],
+                                 row["Pointsize"], ref_price)
+        bars["cost"] = cost
+        bars_list.append(bars)
+        instruments.append({
+            "symbol": code, "name": row["Description"], "asset_class": row["AssetClass"],
+            "currency": row["Currency"], "point_size": row["Pointsize"], "cost": cost,
+            "source_ticker": code, "return_basis": "contract_price" if has_mult else "adjusted_level",
+        })
+        if progress:
+            progress(1, code)
+
+    fx = pd.concat(fx_tables.values(), ignore_index=True) if fx_tables else pd.DataFrame(columns=list(FX_COLUMNS))
+    return Dataset(
+        name=name, source=SOURCE, parameters={"path": str(root)},
+        instruments=pd.DataFrame(instruments), bars=pd.concat(bars_list, ignore_index=True),
+        fx=fx,
+        content_hash=hash_files(files_read),
+    ).validate()
+
+
+def _read_fx_tables(root: Path, codes: list[str], config: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """FX sessions for every non-USD currency used; a missing `<CCY>USD.csv` is an error."""
+    tables = {}
+    for code in codes:
+        ccy = config.loc[code, "Currency"]
+        if ccy == "USD" or ccy in tables:
+            continue
+        fx_path = root / FX_DIR / f"{ccy}USD.csv"
+        if not fx_path.is_file():
+            raise InputError(f"instrument {code} is priced in {ccy} but {fx_path} does not exist",
+                             str(root / CFG_DIR / "instrumentconfig.csv"),
+                             f"add {FX_DIR}/{ccy}USD.csv (DATETIME,PRICE = USD per {ccy}) or fix the Currency")
+        tables[ccy] = read_fx(fx_path, ccy)
+    return tables
