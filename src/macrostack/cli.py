@@ -179,5 +179,144 @@ def data_check(dataset: str = DatasetOpt, store: Optional[Path] = StoreOpt) -> N
     console.print(f"{len(rep)} instruments, {n_flag} flagged (read the dates: real crashes are flagged too)")
 
 
-def main() -> None:  # pragma: no cover - console entry point alias
-    app()
+
+# ---------------------------------------------------------------------------- runs
+OutOpt = typer.Option(Path("runs"), "--out", help="Directory holding run directories and the run catalog.")
+config_app = typer.Typer(help="Stack configurations: bundled profiles and YAML files.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+
+
+def _metrics_table(m: dict, title: str) -> Table:
+    rows = [("CAGR", "cagr", "{:.2%}"), ("annualised vol", "ann_vol", "{:.2%}"), ("Sharpe", "sharpe", "{:.2f}"),
+            ("Sortino", "sortino", "{:.2f}"), ("max drawdown", "max_drawdown", "{:.2%}"),
+            ("Calmar", "calmar", "{:.2f}"), ("worst month", "worst_month", "{:.2%}"), ("hit rate", "hit_rate", "{:.1%}"),
+            ("skew", "skew", "{:.2f}"), ("avg gross leverage", "avg_gross_leverage", "{:.2f}"),
+            ("avg net leverage", "avg_net_leverage", "{:.2f}"), ("turnover / year", "turnover_per_year", "{:.1f}"),
+            ("cost drag / year", "cost_drag", "{:.2%}"), ("realised / target vol", "realised_vol_ratio", "{:.2f}")]
+    table = Table(title=title)
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for label, key, fmt in rows:
+        v = m.get(key)
+        text = "—" if v is None or v != v else fmt.format(v)
+        if key == "max_drawdown" and m.get("max_dd_trough"):
+            text += f"  ({m['max_dd_peak']} → {m['max_dd_trough']})"
+        if key == "worst_month" and m.get("worst_month_date"):
+            text += f"  ({m['worst_month_date']})"
+        table.add_row(label, text)
+    table.add_row("period", f"{m.get('first_date')} → {m.get('last_date')} ({m.get('n_sessions')} sessions)")
+    return table
+
+
+def _print_run(manifest: dict, audit: dict, path: Path) -> None:
+    console.print(_metrics_table(manifest["metrics"], f"run {manifest['run_id']}"))
+    st = Table(title="stage statuses")
+    st.add_column("stage")
+    st.add_column("status")
+    for k, v in manifest["stage_statuses"].items():
+        st.add_row(k, v)
+    console.print(st)
+    colour = "green" if audit["verdict"] == "PASS" else "red"
+    console.print(f"audit: [bold {colour}]{audit['verdict']}[/]" +
+                  (f" — failed: {'; '.join(audit['failed'])}" if audit["failed"] else "")
+                  + f"   ready from {manifest['ready_date']}, {manifest['n_rebalances']} rebalances")
+    console.print(f"run directory: {path}")
+
+
+@app.command("run")
+@handles_input_errors
+def run_cmd(
+    config: str = typer.Argument("core", help="A bundled profile (core, trend_only, …) or a YAML file."),
+    start: Optional[str] = typer.Option(None, "--start", help="First session that counts (YYYY-MM-DD)."),
+    end: Optional[str] = typer.Option(None, "--end", help="Last session (YYYY-MM-DD)."),
+    run_id: Optional[str] = typer.Option(None, "--run-id", help="Run id (default: profile + content hash)."),
+    out: Path = OutOpt,
+    store: Optional[Path] = StoreOpt,
+) -> None:
+    """Run a stack over real data: ingest the default dataset if needed, simulate, audit, write artifacts."""
+    from macrostack.run import run_stack
+
+    bar, advance = progress_bar(4, "first run: ingest trendfollowing")
+    with bar:
+        result = run_stack(config, start=start, end=end, run_id=run_id, out=out, store=store, progress=advance)
+    _print_run(result.manifest, result.audit, result.path)
+    if result.audit["verdict"] != "PASS":
+        raise typer.Exit(code=1)
+
+
+@app.command("runs")
+@handles_input_errors
+def runs_cmd(out: Path = OutOpt) -> None:
+    """List the runs in the catalog."""
+    from macrostack.runs.catalog import list_runs
+
+    runs = list_runs(out)
+    table = Table(title=f"runs in {out}")
+    for col in ("run id", "created (UTC)", "profile", "dataset", "period", "CAGR", "vol", "Sharpe", "max DD", "audit"):
+        table.add_column(col)
+    for r in runs.itertuples():
+        table.add_row(r.run_id, str(r.created_at)[:19], r.profile, r.dataset, f"{_day(r.first_date)} → {_day(r.last_date)}",
+                      f"{r.cagr:.2%}", f"{r.ann_vol:.2%}", f"{r.sharpe:.2f}", f"{r.max_drawdown:.2%}", r.audit)
+    console.print(table)
+
+
+@app.command("show")
+@handles_input_errors
+def show_cmd(run: str, out: Path = OutOpt) -> None:
+    """Summarise one run: metrics, stage statuses, audit verdict."""
+    import json
+
+    from macrostack.runs.artifacts import resolve_run
+
+    path = resolve_run(out, run)
+    manifest = json.loads((path / "manifest.json").read_text())
+    audit = json.loads((path / "audit.json").read_text())
+    _print_run(manifest, audit, path)
+
+
+@app.command("audit")
+@handles_input_errors
+def audit_cmd(run: str, out: Path = OutOpt) -> None:
+    """Re-check a run's weight lifecycle from its artifacts alone; exit 1 if a check fails."""
+    import json
+
+    from macrostack.audit import audit_run
+    from macrostack.runs.artifacts import resolve_run
+
+    path = resolve_run(out, run)
+    manifest = json.loads((path / "manifest.json").read_text())
+    result = audit_run(path, manifest, write=False)
+    table = Table(title=f"audit of {manifest['run_id']} (re-derived from {path})")
+    for col in ("#", "check", "result", "max error", "where"):
+        table.add_column(col)
+    for c in result["checks"]:
+        table.add_row(str(c["check"]), c["name"], "[green]PASS[/]" if c["passed"] else "[red]FAIL[/]",
+                      f"{c['max_error']:.1e}", c["where"])
+    console.print(table)
+    for q in result["questions"]:
+        console.print(f"{q['question']} [bold]{q['verdict']}[/]")
+    console.print(f"verdict: [bold]{result['verdict']}[/]")
+    if result["verdict"] != "PASS":
+        raise typer.Exit(code=1)
+
+
+@config_app.command("show")
+@handles_input_errors
+def config_show(name: str = typer.Argument("core", help="Profile name or YAML file.")) -> None:
+    """Print a resolved config (every default filled in) and its hash."""
+    import yaml
+
+    from macrostack.config import load_config
+
+    cfg = load_config(name)
+    console.print(yaml.safe_dump(cfg.resolved(), sort_keys=False), highlight=False, markup=False)
+    console.print(f"# config hash: {cfg.config_hash()}", markup=False)
+
+
+@config_app.command("list")
+def config_list() -> None:
+    """List the bundled profiles."""
+    from macrostack.config import bundled_profiles, load_config
+
+    for name in bundled_profiles():
+        console.print(f"{name:12s} {load_config(name).description}", markup=False)

@@ -1,0 +1,212 @@
+"""The weight-lifecycle audit (SYSTEM.md §8), computed from a run directory's artifacts alone.
+
+Each check re-derives a number from the files and compares it with what the run recorded;
+it reports the largest error and where it occurred. A run whose audit fails exits
+non-zero and names the failed check. The four questions of the report:
+
+- Are the RT-scaled weights the weights in P&L?   (checks 3, 4, 5, 6)
+- Is there any renormalisation after RT?          (check 8)
+- Any transformation that neutralises leverage?   (checks 2, 8)
+- Is the path from RT output to P&L linear?        (check 7)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from macrostack.config import parse_config
+from macrostack.layers.risk_targeting import portfolio_variance
+from macrostack.metrics import performance_metrics
+from macrostack.pnl import held_panel
+from macrostack.runs.artifacts import read_table, write_json
+
+TOL = 1e-10  # absolute tolerance for re-derived floating-point quantities
+STAGES = ("w_pre", "w_rt", "w_alloc", "w_exec")
+
+
+@dataclass
+class Check:
+    number: int
+    name: str
+    passed: bool
+    max_error: float
+    where: str
+    evidence: str
+
+    def as_dict(self) -> dict:
+        return {"check": self.number, "name": self.name, "passed": self.passed, "max_error": self.max_error,
+                "where": self.where, "evidence": self.evidence}
+
+
+def _worst(err: np.ndarray, dates) -> tuple[float, str]:
+    if err.size == 0:
+        return 0.0, ""
+    flat = np.nan_to_num(np.abs(err), nan=np.inf)
+    k = int(np.argmax(flat))
+    row = np.unravel_index(k, err.shape)[0]
+    return float(flat.reshape(-1)[k]), str(pd.Timestamp(dates[row]).date())
+
+
+class RunFiles:
+    """The artifacts of one run directory, as arrays."""
+
+    def __init__(self, path: Path, manifest: dict):
+        self.path = path
+        self.manifest = manifest
+        self.cfg = parse_config(manifest["config"], f"{path}/manifest.json")
+        w = read_table(path / "weights.parquet")
+        self.symbols = list(manifest["data"]["symbols"])
+        self.reb_dates = pd.DatetimeIndex(pd.unique(w["date"]))
+        n_reb, n = len(self.reb_dates), len(self.symbols)
+        self.stage_counts = w.groupby("stage", observed=True).size().to_dict()
+        self.stages = {str(s): g["weight"].to_numpy().reshape(n_reb, n) for s, g in w.groupby("stage", observed=True)}
+        self.daily = read_table(path / "daily.parquet")
+        self.dates = pd.DatetimeIndex(self.daily["date"])
+        self.held = read_table(path / "positions.parquet")[self.symbols].to_numpy()
+        self.returns = read_table(path / "returns.parquet")[self.symbols].to_numpy()
+        self.costs = read_table(path / "costs.parquet")[self.symbols].to_numpy()
+        self.rt = read_table(path / "layers" / "risk_targeting.parquet")
+        self.alloc = read_table(path / "layers" / "allocator.parquet")
+        self.events = read_table(path / "layers" / "execution_events.parquet")
+        self.reb_idx = self.dates.get_indexer(self.reb_dates)
+
+
+def run_checks(f: RunFiles) -> list[Check]:
+    cfg, checks = f.cfg, []
+    n_reb, n = len(f.reb_dates), len(f.symbols)
+    rtc, ex = cfg.risk_targeting, cfg.execution
+
+    # 1. every stage recorded for every rebalance
+    missing = [s for s in STAGES if f.stage_counts.get(s, 0) != n_reb * n]
+    nonfinite = [s for s in STAGES if s in f.stages and not np.isfinite(f.stages[s]).all()]
+    checks.append(Check(1, "every stage recorded at every rebalance", not missing and not nonfinite and (f.reb_idx >= 0).all(),
+                        float(len(missing) + len(nonfinite)), ", ".join(missing + nonfinite),
+                        f"{len(STAGES)} stages × {n_reb} rebalances × {n} symbols"))
+
+    # 2. RT: G(w_rt) = L; ex-ante vol = target where unclipped and σ_u >= vol floor
+    lev = f.rt["leverage"].to_numpy()
+    w_rt = f.stages["w_rt"]
+    active = np.isfinite(lev)
+    g_err = np.where(active, np.abs(w_rt).sum(axis=1) - np.nan_to_num(lev), np.abs(w_rt).sum(axis=1))
+    vol = np.sqrt(portfolio_variance(w_rt, f.returns, f.reb_idx, rtc.vol_lookback, rtc.estimator, rtc.ewma_lambda))
+    unclipped = active & (f.rt["clipped"].to_numpy() == 0) & (f.rt["sigma_unit"].to_numpy() >= rtc.vol_floor)
+    v_err = np.where(unclipped, vol - rtc.target_vol, 0.0)
+    e1, d1 = _worst(g_err, f.reb_dates)
+    e2, d2 = _worst(v_err, f.reb_dates)
+    checks.append(Check(2, "risk targeting: G(w_rt) = L and ex-ante vol = target where unclipped",
+                        e1 <= TOL and e2 <= TOL, max(e1, e2), d1 if e1 >= e2 else d2,
+                        f"|G−L| max {e1:.2e}; ex-ante vol re-estimated from returns.parquet ({rtc.estimator}, "
+                        f"{rtc.vol_lookback} sessions) minus target max {e2:.2e} over {int(unclipped.sum())} unclipped "
+                        f"rebalances; {int((f.rt['clipped'] != 0).sum())} clipped"))
+
+    # 3. allocator: w_alloc = w_rt · s exactly, 0 < s <= 1
+    s = f.alloc["scalar_applied"].to_numpy()
+    a_err = f.stages["w_alloc"] - w_rt * s[:, None]
+    e, d = _worst(a_err, f.reb_dates)
+    in_range = bool(((s > 0) & (s <= 1)).all())
+    checks.append(Check(3, "allocator: w_alloc = w_rt · s, 0 < s <= 1", e == 0.0 and in_range, e, d,
+                        f"max |w_alloc − w_rt·s| = {e:.1e}; s in [{s.min():.4f}, {s.max():.4f}]"))
+
+    # 4. execution: executed = allocator output except at recorded events
+    diff = f.stages["w_exec"] != f.stages["w_alloc"]
+    evented = np.zeros_like(diff)
+    if len(f.events):
+        cols = pd.Index(f.symbols).get_indexer(f.events["symbol"])
+        evented[f.events["rebalance"].to_numpy(), cols] = True
+    unexplained = diff & ~evented
+    e = float(np.abs(np.where(unexplained, f.stages["w_exec"] - f.stages["w_alloc"], 0.0)).max(initial=0.0))
+    rows = np.flatnonzero(unexplained.any(axis=1))
+    checks.append(Check(4, "execution: executed = allocator output except at recorded constraint events",
+                        not unexplained.any(), e, str(f.reb_dates[rows[0]].date()) if len(rows) else "",
+                        f"{int(diff.sum())} changed cells, {len(f.events)} recorded events "
+                        f"({', '.join(f'{k}: {v}' for k, v in f.events['reason'].value_counts().items()) or 'none'}), "
+                        f"{int(unexplained.sum())} unexplained"))
+
+    # 5. held panel = executed panel under lag and holding mode
+    derived = held_panel(f.stages["w_exec"], f.reb_idx, f.returns, f.costs, ex.lag, ex.holding)
+    e, d = _worst(derived["held"] - f.held, f.dates)
+    checks.append(Check(5, f"held weights = executed weights under lag {ex.lag} and '{ex.holding}' holding",
+                        e <= TOL, e, d, f"max |held − derived| = {e:.2e} over {len(f.dates)} sessions"))
+
+    # 6. pg = Σ w r, p = pg − c exactly, c >= 0
+    gross, cost, net = (f.daily[c].to_numpy() for c in ("gross", "cost", "net"))
+    e_g, d_g = _worst(np.einsum("dn,dn->d", f.held, np.nan_to_num(f.returns))[:, None] - gross[:, None], f.dates)
+    e_c, _ = _worst((derived["cost"] - cost)[:, None], f.dates)
+    e_n = float(np.abs(net - (gross - cost)).max(initial=0.0))
+    ok = e_g <= TOL and e_c <= TOL and e_n == 0.0 and (cost >= 0).all()
+    checks.append(Check(6, "P&L: gross = Σ w·r, net = gross − costs, costs >= 0", ok, max(e_g, e_c, e_n), d_g,
+                        f"|gross − Σw·r| {e_g:.2e}; |cost − Σk|Δw|| {e_c:.2e}; |net − (gross − cost)| {e_n:.1e}; "
+                        f"min cost {cost.min():.2e}; total cost {cost.sum():.4f} reaches net"))
+
+    # 7. linearity: scaling the executed weights by k scales gross P&L by k
+    k = 2.0
+    if ex.holding == "constant":
+        scaled = held_panel(k * f.stages["w_exec"], f.reb_idx, f.returns, f.costs, ex.lag, ex.holding)["gross"]
+        basis = "executed weights → gross P&L"
+    else:  # drift: held weights depend on the path; the map held → P&L must still be linear
+        scaled = np.einsum("dn,dn->d", k * f.held, np.nan_to_num(f.returns))
+        basis = "held weights → gross P&L (drift holding)"
+    e, d = _worst((scaled - k * gross)[:, None], f.dates)
+    checks.append(Check(7, "linearity: k·w gives k·gross P&L", e <= TOL, e, d, f"k = {k}, {basis}, max error {e:.2e}"))
+
+    # 8. no renormalisation after RT: G(w_exec)/G(w_rt) = s except at recorded events
+    g_rt = np.abs(w_rt).sum(axis=1)
+    g_ex = np.abs(f.stages["w_exec"]).sum(axis=1)
+    clean = (g_rt > 0) & ~evented.any(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r_err = np.where(clean, g_ex / g_rt - s, 0.0)
+    e, d = _worst(r_err[:, None], f.reb_dates)
+    checks.append(Check(8, "no renormalisation after RT: G(w_exec)/G(w_rt) = s except at events", e <= TOL, e, d,
+                        f"{int(clean.sum())} rebalances without events, max |ratio − s| {e:.2e}; "
+                        f"{int(((g_rt > 0) & evented.any(axis=1)).sum())} rebalances with events excluded"))
+
+    # 9. the reported metrics are the metrics of the exported net series (one P&L path)
+    start = int(f.manifest["ready_index"])
+    recomputed = performance_metrics(net, f.dates.to_numpy().astype("datetime64[D]"), start=start)
+    reported = f.manifest["metrics"]
+    diffs = [abs(recomputed[k] - reported[k]) for k in ("cagr", "ann_vol", "sharpe", "max_drawdown")
+             if isinstance(reported.get(k), float) and np.isfinite(recomputed[k])]
+    e = max(diffs, default=0.0)
+    checks.append(Check(9, "metrics are computed from the exported net series", e <= 1e-12, e, "",
+                        f"CAGR, vol, Sharpe, max drawdown recomputed from daily.parquet: max diff {e:.1e}"))
+    return checks
+
+
+QUESTIONS = [
+    ("Are the RT-scaled weights the weights in P&L?", (3, 4, 5, 6)),
+    ("Is there any renormalisation after RT?", (8,)),
+    ("Is there any transformation that neutralises leverage?", (2, 8)),
+    ("Is the path from RT output to P&L linear?", (7,)),
+]
+
+
+def audit_run(path: Path, manifest: dict, write: bool = True) -> dict:
+    """Run every check on the artifacts in `path`; write audit.json and audit.md there if `write`."""
+    checks = run_checks(RunFiles(path, manifest))
+    by_number = {c.number: c for c in checks}
+    answers = []
+    for question, numbers in QUESTIONS:
+        ok = all(by_number[n].passed for n in numbers)
+        answers.append({"question": question, "verdict": "PASS" if ok else "FAIL", "checks": list(numbers)})
+    verdict = "PASS" if all(c.passed for c in checks) else "FAIL"
+    result = {"verdict": verdict, "failed": [c.name for c in checks if not c.passed],
+              "checks": [c.as_dict() for c in checks], "questions": answers}
+    if write:
+        write_json(path / "audit.json", result)
+        (path / "audit.md").write_text(render_markdown(manifest["run_id"], result))
+    return result
+
+
+def render_markdown(run_id: str, result: dict) -> str:
+    lines = [f"# Weight-lifecycle audit — {run_id}", "", f"**Verdict: {result['verdict']}**", ""]
+    for a in result["questions"]:
+        lines.append(f"- **{a['question']}** {a['verdict']} (checks {', '.join(map(str, a['checks']))})")
+    lines += ["", "| # | check | result | max error | where | evidence |", "|---|---|---|---|---|---|"]
+    for c in result["checks"]:
+        lines.append(f"| {c['check']} | {c['name']} | {'PASS' if c['passed'] else 'FAIL'} | {c['max_error']:.2e} | "
+                     f"{c['where']} | {c['evidence']} |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,185 @@
+"""The stack configuration: pydantic models of every layer, loaded from one YAML file.
+
+Unknown keys are rejected (no config key is ever ignored silently), out-of-range values are
+rejected with the key path, and the resolved config has a stable hash that every run
+records. Bundled profiles live in `macrostack/profiles/*.yaml`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date
+from importlib.resources import files
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from macrostack.errors import InputError
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataConfig(Strict):
+    dataset: str = "trendfollowing"
+    universe: list[str] | None = Field(None, description="symbols; null = every instrument of the dataset")
+    start: date | None = Field(None, description="first session that counts; null = first ready session")
+    end: date | None = None
+    schedule: Literal["D", "W-FRI", "M"] = "W-FRI"
+
+    @model_validator(mode="after")
+    def _dates(self):
+        if self.start and self.end and self.start > self.end:
+            raise ValueError("start must be <= end")
+        return self
+
+
+class TrendParams(Strict):
+    """Multi-horizon time-series momentum (SYSTEM.md §1)."""
+    horizons: dict[Literal["long", "medium", "short"], float] = Field(
+        default_factory=lambda: {"long": 0.5, "medium": 0.3, "short": 0.2})
+    feature_weights: dict[Literal["momentum", "breakout", "slope"], float] = Field(
+        default_factory=lambda: {"momentum": 0.5, "breakout": 0.3, "slope": 0.2})
+    z_window: int = Field(252, ge=20, le=2520)
+    z_min_periods: int = Field(126, ge=10)
+    z_clip: float = Field(3.0, gt=0)
+    cross_sectional: bool = False
+
+    @model_validator(mode="after")
+    def _check(self):
+        if self.z_min_periods > self.z_window:
+            raise ValueError("z_min_periods must be <= z_window")
+        for name, weights in (("horizons", self.horizons), ("feature_weights", self.feature_weights)):
+            if any(w < 0 for w in weights.values()) or sum(weights.values()) <= 0:
+                raise ValueError(f"{name} must be >= 0 with a positive sum")
+        return self
+
+
+class SleeveConfig(Strict):
+    engine: Literal["trend"] = "trend"
+    weight: float = Field(1.0, ge=0)
+    required: bool = True
+    params: TrendParams = Field(default_factory=TrendParams)
+
+
+class SignalConfig(Strict):
+    """Signal → sleeve weights: `s_i / σ_i`, then the sleeve scaled to a unit ex-ante risk."""
+    vol_halflife: int = Field(63, ge=2, le=1000)
+    vol_floor: float = Field(0.05, gt=0, le=1)
+    sleeve_unit_risk: float = Field(0.10, gt=0, le=1)
+    stale_after: int = Field(10, ge=1, le=100, description="sessions without a bar before an instrument is untradable")
+
+
+class ConstructionConfig(Strict):
+    method: Literal["static"] = "static"
+
+
+class RiskTargetingConfig(Strict):
+    target_vol: float = Field(0.20, gt=0, le=2)
+    vol_lookback: int = Field(63, ge=5, le=1260)
+    leverage_floor: float = Field(1.0, ge=0)
+    leverage_cap: float = Field(7.0, gt=0, le=100)
+    vol_floor: float = Field(0.05, gt=0, le=1)
+    estimator: Literal["sample", "ewma", "ledoit_wolf"] = "sample"
+    ewma_lambda: float = Field(0.94, gt=0, lt=1)
+
+    @model_validator(mode="after")
+    def _bounds(self):
+        if self.leverage_floor > self.leverage_cap:
+            raise ValueError("leverage_floor must be <= leverage_cap")
+        return self
+
+
+class AllocatorConfig(Strict):
+    mode: Literal["off", "compute", "precomputed"] = "compute"
+    profile: Literal["H", "M", "L"] = "H"
+    precomputed_run: str | None = Field(None, description="run id whose scalars to replay (mode precomputed)")
+    min_sessions_in_regime: int = Field(5, ge=1, le=252)
+
+    @model_validator(mode="after")
+    def _run(self):
+        if self.mode == "precomputed" and not self.precomputed_run:
+            raise ValueError("mode 'precomputed' needs precomputed_run (an earlier run id)")
+        if self.mode != "precomputed" and self.precomputed_run:
+            raise ValueError("precomputed_run is only used with mode 'precomputed'")
+        return self
+
+
+class ExecutionConfig(Strict):
+    lag: int = Field(1, ge=1, le=20, description="sessions between decision close and first held session")
+    holding: Literal["constant", "drift"] = "constant"
+    instrument_cap: float | None = Field(None, gt=0, description="max |weight| per instrument")
+    gross_cap: float | None = Field(None, gt=0, description="max gross exposure Σ|w|")
+    no_trade_buffer: float = Field(0.0, ge=0, le=1, description="skip trades with |Δw| below this")
+
+
+class StackConfig(Strict):
+    name: str = "custom"
+    description: str = ""
+    data: DataConfig = Field(default_factory=DataConfig)
+    sleeves: dict[str, SleeveConfig] = Field(default_factory=lambda: {"trend": SleeveConfig()})
+    signals: SignalConfig = Field(default_factory=SignalConfig)
+    construction: ConstructionConfig = Field(default_factory=ConstructionConfig)
+    risk_targeting: RiskTargetingConfig = Field(default_factory=RiskTargetingConfig)
+    allocator: AllocatorConfig = Field(default_factory=AllocatorConfig)
+    execution: ExecutionConfig = Field(default_factory=ExecutionConfig)
+
+    @model_validator(mode="after")
+    def _sleeves(self):
+        if not self.sleeves or sum(s.weight for s in self.sleeves.values()) <= 0:
+            raise ValueError("sleeves: at least one sleeve with weight > 0 is needed")
+        return self
+
+    def resolved(self) -> dict:
+        """The full config with every default filled in (JSON types)."""
+        return self.model_dump(mode="json")
+
+    def config_hash(self) -> str:
+        return hashlib.sha256(json.dumps(self.resolved(), sort_keys=True).encode()).hexdigest()
+
+
+def bundled_profiles() -> list[str]:
+    return sorted(p.name[:-5] for p in files("macrostack.profiles").iterdir() if p.name.endswith(".yaml"))
+
+
+def _error_line(exc: ValidationError, source: str) -> InputError:
+    err = exc.errors()[0]
+    path = ".".join(str(p) for p in err["loc"])
+    msg = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        return InputError(f"unknown config key {path!r}", source, "remove it or fix its spelling")
+    return InputError(f"{path + ' ' if path else ''}{msg}".strip(), source, "see `macrostack config show core`")
+
+
+def parse_config(raw: dict, source: str = "config") -> StackConfig:
+    if not isinstance(raw, dict):
+        raise InputError("the config must be a YAML mapping", source)
+    try:
+        return StackConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise _error_line(exc, source) from None
+
+
+def load_config(name_or_path: str | Path) -> StackConfig:
+    """A bundled profile by name (`core`) or a YAML file path."""
+    text_source = str(name_or_path)
+    path = Path(name_or_path)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        if not path.exists():
+            raise InputError("config file not found", text_source, "check the path")
+        text = path.read_text()
+    else:
+        if text_source not in bundled_profiles():
+            raise InputError(f"unknown profile {text_source!r}", "run",
+                             f"use one of {', '.join(bundled_profiles())} or a YAML file")
+        text = files("macrostack.profiles").joinpath(f"{text_source}.yaml").read_text()
+        text_source = f"profile {text_source}"
+    try:
+        raw = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise InputError(f"invalid YAML ({str(exc).splitlines()[0]})", text_source) from None
+    return parse_config(raw, text_source)

@@ -1,0 +1,1 @@
+"""The layers of the stack between engines and P&L."""

@@ -1,0 +1,224 @@
+"""Regime classification with hysteresis and the smoothed risk scalar (Layer 6, SYSTEM.md §6).
+
+Per session `d`, from the features of `state.StateFeatures` (data `<= d` only):
+
+1. Flags. A feature is flagged at a threshold when it is at or beyond it; NaN never flags.
+
+       feature       enter    exit    flagged when
+       vol_accel     1.30     1.15    >= threshold
+       corr_shock    0.10     0.05    >= threshold
+       dd_level     −0.10    −0.06    <= threshold
+       dd_slope_10  −0.06    −0.03    <= threshold
+
+   `enter_score` = number of enter flags, `exit_score` = number of exit flags (the exit
+   thresholds are looser, so `exit_score >= enter_score`).
+2. Candidate regime of a score: 0 NORMAL, 1 ELEVATED, 2 STRESS, >=3 CRISIS; then the
+   drawdown overrides: `dd_level <= −0.12` → at least STRESS, `dd_level <= −0.20` → CRISIS.
+   `enter_candidate` uses the enter score, `exit_candidate` the exit score (same overrides),
+   so `exit_candidate >= enter_candidate`.
+3. Hysteresis. With `R` the regime after session `d−1` (NORMAL before the first session) and
+   `held` the number of sessions that closed in `R` (counted up to `d−1`):
+   - if `enter_candidate > R`: regime `enter_candidate` at once (escalation; `held` restarts);
+   - elif `held >= min_sessions_in_regime` (5) and `exit_candidate < R`: regime
+     `exit_candidate` (= max(exit_candidate, enter_candidate)); `held` restarts;
+   - else: stay in `R`.
+   So a regime entered at session `e` can first be left downwards at session
+   `e + min_sessions_in_regime`, and only as far down as the exit flags allow.
+4. Scalar. `target[d] = profile.scalars[regime[d]]`;
+   `s[d] = clip(s[d−1] + α (target[d] − s[d−1]), profile.minimum, 1)` with `s[−1] = 1`.
+   Hence `0 < minimum <= s[d] <= 1`. The simulator applies `s[t_prev]` to the book decided
+   at rebalance `t` (one-rebalance lag, SYSTEM.md §6).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+import numpy as np
+
+from macrostack.layers.allocator.profiles import RiskProfile
+from macrostack.layers.allocator.state import (
+    CORR_LONG,
+    CORR_SHORT,
+    FEATURES,
+    StateFeatures,
+    mean_pairwise_correlation,
+)
+
+INITIAL_SCALAR = 1.0  # the scalar before the first session: no brake without evidence
+
+
+class Regime(IntEnum):
+    """Market regime of the portfolio, ordered by severity."""
+
+    NORMAL = 0
+    ELEVATED = 1
+    STRESS = 2
+    CRISIS = 3
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Enter / exit thresholds of the four regime features and the drawdown overrides.
+
+    Units: `vol_accel` a ratio of annualised vols; `corr_shock` a correlation difference;
+    `dd_level`, `dd_slope_10` fractions of equity (negative = below the peak / falling).
+    """
+
+    vol_accel: tuple[float, float] = (1.30, 1.15)  # (enter, exit), flag when >=
+    corr_shock: tuple[float, float] = (0.10, 0.05)  # flag when >=
+    dd_level: tuple[float, float] = (-0.10, -0.06)  # flag when <=
+    dd_slope_10: tuple[float, float] = (-0.06, -0.03)  # flag when <=
+    dd_stress: float = -0.12  # dd_level at or below: at least STRESS
+    dd_crisis: float = -0.20  # dd_level at or below: CRISIS
+
+    def limits(self, side: int) -> tuple[float, float, float, float]:
+        """(vol_accel, corr_shock, dd_level, dd_slope_10) thresholds; side 0 enter, 1 exit."""
+        return self.vol_accel[side], self.corr_shock[side], self.dd_level[side], self.dd_slope_10[side]
+
+
+DEFAULT_THRESHOLDS = Thresholds()
+_STRESS = int(Regime.STRESS)  # plain ints: the daily loop compares them ~17,500 times a run
+_CRISIS = int(Regime.CRISIS)
+
+
+def score(vol_accel: float, corr_shock: float, dd_level: float, dd_slope: float, side: int,
+          th: Thresholds = DEFAULT_THRESHOLDS) -> int:
+    """Number of features flagged at the enter (`side=0`) or exit (`side=1`) thresholds."""
+    return count_flags(vol_accel, corr_shock, dd_level, dd_slope, th.limits(side))
+
+
+def count_flags(vol_accel: float, corr_shock: float, dd_level: float, dd_slope: float,
+                limits: tuple[float, float, float, float]) -> int:
+    """Number of flagged features; `limits` = (vol_accel, corr_shock, dd_level, dd_slope_10).
+
+    Comparisons with NaN are False, so a feature without enough history never flags.
+    """
+    vol_limit, corr_limit, dd_limit, slope_limit = limits
+    return (vol_accel >= vol_limit) + (corr_shock >= corr_limit) + (dd_level <= dd_limit) + (dd_slope <= slope_limit)
+
+
+def candidate(flags: int, dd_level: float, th: Thresholds = DEFAULT_THRESHOLDS) -> int:
+    """Regime implied by a flag count, raised by the drawdown overrides."""
+    if dd_level <= th.dd_crisis:
+        return _CRISIS
+    regime = flags if flags < _CRISIS else _CRISIS
+    if dd_level <= th.dd_stress and regime < _STRESS:
+        return _STRESS
+    return regime
+
+
+def next_regime(current: int, held: int, enter_candidate: int, exit_candidate: int,
+                min_sessions_in_regime: int) -> int:
+    """The hysteresis rule (module docstring, step 3): escalate at once, de-escalate late."""
+    if enter_candidate > current:
+        return enter_candidate
+    if held >= min_sessions_in_regime and exit_candidate < current:
+        # exit_candidate >= enter_candidate (looser thresholds), so this is exit_candidate
+        return exit_candidate if exit_candidate > enter_candidate else enter_candidate
+    return current
+
+
+def smooth_scalar(previous: float, target: float, profile: RiskProfile) -> float:
+    """One EWMA step towards `target`, clipped: `clip(s + α (target − s), minimum, 1)`."""
+    s = previous + profile.alpha * (target - previous)
+    if s > 1.0:
+        return 1.0
+    return s if s > profile.minimum else profile.minimum
+
+
+class Allocator:
+    """Layer 6 in the simulation loop: features → regime → smoothed scalar, day by day.
+
+    The simulator calls `update(net, upto)` at each rebalance with the net P&L known through
+    session `upto`, then reads `scalar_at(d)`. Sessions are processed once, in order; the
+    result does not depend on how the calls are chunked.
+    """
+
+    def __init__(self, profile: RiskProfile, n_sessions: int, corr20: np.ndarray, corr60: np.ndarray,
+                 min_sessions_in_regime: int = 5, *, start: int = 0,
+                 thresholds: Thresholds = DEFAULT_THRESHOLDS):
+        if not isinstance(profile, RiskProfile):
+            raise TypeError(f"profile must be a RiskProfile (use get_profile), got {type(profile).__name__}")
+        if min_sessions_in_regime < 1:
+            raise ValueError(f"min_sessions_in_regime must be >= 1, got {min_sessions_in_regime}")
+        self.profile = profile
+        self.n_sessions = n_sessions
+        self.min_sessions_in_regime = min_sessions_in_regime
+        self.thresholds = thresholds
+        self._enter_limits = thresholds.limits(0)
+        self._exit_limits = thresholds.limits(1)
+        self.features = StateFeatures(n_sessions, corr20, corr60, start=start)
+        # One (regime, enter score, exit score, target, scalar) per processed session.
+        self.rows: list[tuple[int, int, int, float, float]] = []
+        self._current = int(Regime.NORMAL)
+        self._held = 0  # sessions closed in the current regime
+        self._scalar = INITIAL_SCALAR
+
+    @classmethod
+    def from_returns(cls, profile: RiskProfile, returns: np.ndarray, **kwargs) -> Allocator:
+        """An allocator for a run whose asset returns `[T × N]` are known up front."""
+        returns = np.asarray(returns, dtype=float)
+        corr20 = mean_pairwise_correlation(returns, CORR_SHORT)
+        corr60 = mean_pairwise_correlation(returns, CORR_LONG)
+        return cls(profile, returns.shape[0], corr20, corr60, **kwargs)
+
+    @property
+    def next_session(self) -> int:
+        """First session not yet processed."""
+        return len(self.rows)
+
+    def update(self, net: np.ndarray, upto: int) -> None:
+        """Advance features, regime and scalar through session `upto` (inclusive).
+
+        Session `d` reads `net[:d+1]` only. Already processed sessions are not recomputed.
+        """
+        first = len(self.rows)
+        self.features.update(net, upto)
+        step = self._step
+        append = self.rows.append
+        # FEATURES order: rvol20, rvol60, vol_accel, dd_level, dd_slope_10, corr20, corr60, shock
+        for _, _, vol_accel, dd_level, dd_slope, _, _, corr_shock in self.features.rows[first:]:
+            append(step(vol_accel, corr_shock, dd_level, dd_slope))
+
+    def _step(self, vol_accel: float, corr_shock: float, dd_level: float, dd_slope: float):
+        """One session: (regime, enter score, exit score, target scalar, smoothed scalar)."""
+        th = self.thresholds
+        enter = count_flags(vol_accel, corr_shock, dd_level, dd_slope, self._enter_limits)
+        exit_ = count_flags(vol_accel, corr_shock, dd_level, dd_slope, self._exit_limits)
+        new = next_regime(self._current, self._held, candidate(enter, dd_level, th),
+                          candidate(exit_, dd_level, th), self.min_sessions_in_regime)
+        self._held = self._held + 1 if new == self._current else 1
+        self._current = new
+        target = self.profile.scalars[new]
+        self._scalar = smooth_scalar(self._scalar, target, self.profile)
+        return new, enter, exit_, target, self._scalar
+
+    def scalar_at(self, d: int) -> float:
+        """The smoothed scalar after session `d` (0 <= d < next_session).
+
+        Before the first session the scalar is `INITIAL_SCALAR` (1.0); ask for it explicitly
+        rather than with a negative index, which Python would read from the end.
+        """
+        if not 0 <= d < len(self.rows):
+            raise ValueError(f"scalar of session {d} not computed (processed sessions: 0..{len(self.rows) - 1})")
+        return self.rows[d][4]
+
+    def diagnostics(self) -> dict[str, np.ndarray]:
+        """Every feature, `regime` (int8), `target_scalar`, `scalar`, `enter_score`, `exit_score`.
+
+        Arrays of length `n_sessions`; NaN / −1 where not computed yet.
+        """
+        out = self.features.values
+        done = len(self.rows)
+        columns = list(zip(*self.rows)) if self.rows else [()] * 5
+        for j, name in enumerate(("regime", "enter_score", "exit_score")):
+            column = np.full(self.n_sessions, -1, dtype=np.int8)
+            column[:done] = columns[j]
+            out[name] = column
+        for j, name in ((3, "target_scalar"), (4, "scalar")):
+            column = np.full(self.n_sessions, np.nan)
+            column[:done] = columns[j]
+            out[name] = column
+        return out

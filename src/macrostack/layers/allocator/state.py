@@ -1,0 +1,270 @@
+"""Allocator state (Layer 6, SYSTEM.md §6): daily features from data `<= d` only.
+
+Two kinds of input, treated differently because of when they are known:
+
+- asset returns `r[d, i]` are known for the whole run before the simulation starts, so the
+  mean pairwise correlation is computed for every session at once, vectorised
+  (`mean_pairwise_correlation`); the value at `d` reads only rows `d-window+1 .. d`;
+- the portfolio's net P&L `p[d]` depends on the allocator's own past decisions, so the
+  portfolio features are computed incrementally (`StateFeatures.update`), session by
+  session, each reading only `p[:d+1]`.
+
+All windows count SESSIONS of the run calendar (a daily series, never weekly rows —
+predecessor defects 8 and 9) and annualise with 252 sessions per year.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from macrostack.data.calendar import SESSIONS_PER_YEAR
+
+VOL_SHORT = 20  # sessions in the short realised-vol window (port_rvol_20)
+VOL_LONG = 60  # sessions in the long realised-vol window (port_rvol_60)
+DD_SLOPE_LAG = 10  # sessions between the two drawdowns of dd_slope_10
+CORR_SHORT = 20  # sessions in the short correlation window (corr_20)
+CORR_LONG = 60  # sessions in the long correlation window (corr_60)
+
+_ANNUALISE = math.sqrt(SESSIONS_PER_YEAR)
+
+FEATURES = (
+    "port_rvol_20",
+    "port_rvol_60",
+    "vol_accel",
+    "dd_level",
+    "dd_slope_10",
+    "corr_20",
+    "corr_60",
+    "corr_shock",
+)
+_WARMUP_ROW = (math.nan,) * len(FEATURES)
+
+
+# --------------------------------------------------------------------------------------
+# Mean pairwise correlation of asset returns (vectorised over all sessions)
+# --------------------------------------------------------------------------------------
+
+
+def _window_sums(x: np.ndarray, window: int) -> np.ndarray:
+    """`out[k] = Σ_{t=k}^{k+window-1} x[t]` for every full window (rows), via cumulative sums.
+
+    Shape `(T - window + 1, ...)`. Integer inputs give exact counts. Overwrites `x` (it is
+    a temporary in every caller; this saves a T × N allocation).
+    """
+    c = np.cumsum(x, axis=0, out=x)
+    out = c[window - 1 :]
+    out[1:] -= c[: len(c) - window]  # numpy reads overlapping inputs as before the write
+    return out
+
+
+def mean_pairwise_correlation(returns: np.ndarray, window: int) -> np.ndarray:
+    """Mean off-diagonal Pearson correlation of asset returns over each trailing window.
+
+    `returns` is `[T × N]` simple daily returns (NaN = no return). For each session `d`, the
+    window is sessions `[d-window+1, d]`; the instruments used are those with a finite return
+    on every session of the window and a non-constant return there (`k` of them). Result
+    `[T]`: the mean of `ρ_ij` over the `k(k-1)` ordered pairs `i != j`; NaN when `k < 2` or
+    `d < window-1`.
+
+    Vectorised with the identity (same ddof everywhere, so it cancels)
+
+        Σ_{i,j} ρ_ij = Var_t( Σ_i r[t,i] / s_i ),   s_i = std of instrument i on the window,
+
+    whose diagonal terms sum to `k`, so `mean ρ = (Var_t(Y) − k) / (k(k − 1))` with
+    `Y[t] = Σ_i r[t,i]/s_i`. The per-instrument window sums come from cumulative sums (O(T·N));
+    `Y` for every window is one batched matrix product over a strided view (O(T·N·window),
+    no copy of the windows).
+    """
+    r = np.asarray(returns, dtype=float)
+    if r.ndim != 2:
+        raise ValueError(f"returns must be [T x N], got shape {r.shape}")
+    if window < 2:
+        raise ValueError(f"correlation window must be >= 2 sessions, got {window}")
+    n_sessions = r.shape[0]
+    out = np.full(n_sessions, np.nan)
+    if n_sessions < window or r.shape[1] < 2:
+        return out
+
+    finite = np.isfinite(r)
+    r0 = np.where(finite, r, 0.0)
+    s1 = _window_sums(r0.copy(), window)
+    s2 = _window_sums(np.square(r0), window)
+    var = (s2 - s1 * s1 / window) / (window - 1)
+
+    # Constant windows (e.g. a run of zero returns while a price is missing) must be dropped
+    # exactly; a variance from running sums is only ~0 there, so count changes instead.
+    # One exact integer count carries both tests: each missing return adds `window` (more
+    # than all possible changes), each change from the previous session adds 1.
+    code = np.zeros(r.shape, dtype=np.int32)
+    np.not_equal(r0[1:], r0[:-1], out=code[1:], casting="unsafe")
+    first_change = code[: n_sessions - window + 1].copy()  # change into a window's first row
+    code += (~finite).astype(np.int32) * window
+    counts = _window_sums(code, window) - first_change
+    valid = (counts > 0) & (counts < window) & (var > 0.0)
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inv_std = np.where(valid, 1.0 / np.sqrt(var), 0.0)
+    k = valid.sum(axis=1)
+
+    windows = sliding_window_view(r0, window, axis=0)  # [T-w+1, N, w], a view
+    y = np.matmul(inv_std[:, None, :], windows)[:, 0, :]  # [T-w+1, w]
+    sum_rho = y.var(axis=1, ddof=1)
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean_rho = (sum_rho - k) / (k * (k - 1.0))
+    out[window - 1 :] = np.where(k >= 2, mean_rho, np.nan)
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# Portfolio features (incremental, session by session)
+# --------------------------------------------------------------------------------------
+
+
+_NOISE = 64 * np.finfo(float).eps  # relative rounding noise of a running sum of squares
+
+
+class _RollingStd:
+    """Sample std (ddof=1) of the last `window` values pushed, O(1) per value.
+
+    Running sums `S1 = Σx`, `S2 = Σx²` over a ring buffer: `var = (S2 − S1²/w)/(w−1)`.
+    To bound the drift of add-and-subtract, both sums are recomputed exactly (`math.fsum`)
+    every `window` values; the schedule depends only on how many values were pushed, so the
+    result is identical however the pushes are grouped into calls.
+    """
+
+    __slots__ = ("window", "buf", "pos", "count", "s1", "s2")
+
+    def __init__(self, window: int):
+        self.window = window
+        self.buf = [0.0] * window
+        self.pos = 0
+        self.count = 0
+        self.s1 = 0.0
+        self.s2 = 0.0
+
+    def push(self, x: float) -> float:
+        """Add `x`; return the std of the last `window` values (NaN until `window` values)."""
+        old = self.buf[self.pos]
+        self.buf[self.pos] = x
+        self.pos = (self.pos + 1) % self.window
+        self.count += 1
+        if self.pos == 0:  # a full turn of the ring: re-anchor the sums exactly
+            self.s1 = math.fsum(self.buf)
+            self.s2 = math.fsum([v * v for v in self.buf])
+        else:
+            self.s1 += x - old
+            self.s2 += x * x - old * old
+        if self.count < self.window:
+            return math.nan
+        sum_sq_dev = self.s2 - self.s1 * self.s1 / self.window
+        # Below the rounding noise of S2 the window is constant (e.g. a flat book): exactly 0,
+        # so that vol_accel is not a ratio of two rounding errors.
+        if sum_sq_dev <= _NOISE * self.s2:
+            return 0.0
+        return math.sqrt(sum_sq_dev / (self.window - 1))
+
+
+class StateFeatures:
+    """Daily portfolio-state features, computed incrementally from the net P&L.
+
+    For session `d` (everything reads `p[start : d+1]` only; NaN until enough history):
+
+    - `port_rvol_20[d] = std(p[d-19 .. d], ddof=1) · √252`   (annualised, fraction of NAV)
+    - `port_rvol_60[d] = std(p[d-59 .. d], ddof=1) · √252`
+    - `vol_accel[d]    = port_rvol_20[d] / port_rvol_60[d]`   (NaN when rvol60 is 0 or NaN)
+    - `dd_level[d]     = E[d] / max(E[start .. d]) − 1`, `E[d] = Π_{t=start}^{d} (1 + p[t])`
+      (≤ 0; −0.10 = 10% below the running peak)
+    - `dd_slope_10[d]  = dd_level[d] − dd_level[d-10]`
+    - `corr_20[d]`, `corr_60[d]`: mean pairwise correlations of asset returns over 20 / 60
+      sessions (precomputed with `mean_pairwise_correlation`)
+    - `corr_shock[d]   = corr_20[d] − corr_60[d]`
+
+    `start` (default 0) is the first session of the portfolio's P&L: sessions before it
+    (warm-up, no position held) are not part of any window and their features stay NaN, so
+    a run of warm-up zeros is never read as a calm market.
+
+    Windows count sessions; the net series must be the daily one (SYSTEM.md §0).
+    """
+
+    def __init__(self, n_sessions: int, corr20: np.ndarray, corr60: np.ndarray, *, start: int = 0):
+        corr20 = np.asarray(corr20, dtype=float)
+        corr60 = np.asarray(corr60, dtype=float)
+        if corr20.shape != (n_sessions,) or corr60.shape != (n_sessions,):
+            raise ValueError(
+                f"corr20/corr60 must have shape ({n_sessions},), got {corr20.shape} and {corr60.shape}"
+            )
+        if not 0 <= start <= n_sessions:
+            raise ValueError(f"start must lie in [0, {n_sessions}], got {start}")
+        self.n_sessions = n_sessions
+        self.start = start
+        # Python floats: the daily loop indexes them one at a time, numpy scalars are slower.
+        self._corr20 = corr20.tolist()
+        self._corr60 = corr60.tolist()
+        # One tuple per processed session, in FEATURES order: O(1) appends in the loop,
+        # arrays only when asked for (`values`).
+        self.rows: list[tuple[float, ...]] = []
+        self._rvol_short = _RollingStd(VOL_SHORT)
+        self._rvol_long = _RollingStd(VOL_LONG)
+        self._equity = 1.0
+        self._peak = -math.inf
+        self._dd_history: list[float] = []  # dd_level from `start` on, for dd_slope_10
+
+    @property
+    def next_session(self) -> int:
+        """First session not yet processed."""
+        return len(self.rows)
+
+    @property
+    def values(self) -> dict[str, np.ndarray]:
+        """Each feature as an array of length `n_sessions`, NaN where not computed yet."""
+        table = np.full((self.n_sessions, len(FEATURES)), np.nan)
+        if self.rows:
+            table[: len(self.rows)] = self.rows
+        return {name: table[:, j].copy() for j, name in enumerate(FEATURES)}
+
+    def update(self, net: np.ndarray, upto: int) -> None:
+        """Compute the features of sessions `next_session .. upto` (inclusive).
+
+        Reads only `net[next_session : upto+1]`; session `d` depends on `net[:d+1]` only. The
+        values already consumed must not change between calls. Calling with an `upto`
+        already processed does nothing.
+        """
+        if upto >= self.n_sessions:
+            raise ValueError(f"upto={upto} is past the last session ({self.n_sessions - 1})")
+        first = len(self.rows)
+        if upto < first:
+            return
+        if len(net) <= upto:
+            raise ValueError(f"net has {len(net)} sessions, cannot update through session {upto}")
+        chunk = np.asarray(net[first : upto + 1], dtype=float).tolist()
+        rows = self.rows
+        for d, p in enumerate(chunk, first):
+            if d < self.start:  # warm-up: no P&L yet, all features NaN
+                rows.append(_WARMUP_ROW)
+                continue
+            if not math.isfinite(p):
+                raise ValueError(f"net P&L is not finite at session {d}")
+            rows.append(self._step(p, d))
+
+    def _step(self, p: float, d: int) -> tuple[float, ...]:
+        """Advance one session `d` with net return `p`; return its features (FEATURES order)."""
+        rvol20 = self._rvol_short.push(p) * _ANNUALISE
+        rvol60 = self._rvol_long.push(p) * _ANNUALISE
+        accel = rvol20 / rvol60 if rvol60 > 0.0 else math.nan  # NaN compares False: no 0/0
+
+        self._equity *= 1.0 + p
+        if self._equity > self._peak:
+            self._peak = self._equity
+        # A peak <= 0 means the book was wiped out on its first session: total drawdown.
+        dd = self._equity / self._peak - 1.0 if self._peak > 0.0 else -1.0
+        history = self._dd_history
+        slope = dd - history[-DD_SLOPE_LAG] if len(history) >= DD_SLOPE_LAG else math.nan
+        history.append(dd)
+
+        corr20 = self._corr20[d]
+        corr60 = self._corr60[d]
+        return rvol20, rvol60, accel, dd, slope, corr20, corr60, corr20 - corr60

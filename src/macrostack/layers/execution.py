@@ -1,0 +1,69 @@
+"""Margin and execution (Layer 7): which hard external constraints bind?
+
+Applied in order to the allocator's output at each rebalance:
+1. per-instrument cap: `w_i ← clip(w_i, −cap, cap)`;
+2. gross cap (margin-to-equity proxy): if `G(w) > gross_cap`, `w ← w · gross_cap / G(w)`;
+3. no-trade buffer: if `|w_i − w_prev,i| < buffer`, keep `w_prev,i` (the previous executed
+   weight) — small trades cost more than they earn.
+Every change is recorded as an event (rebalance, instrument, before, after, reason). Where
+no constraint binds, the executed weights are the allocator's weights exactly; this layer
+never renormalises otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from macrostack.config import ExecutionConfig
+
+REASONS = ("instrument_cap", "gross_cap", "no_trade_buffer")
+
+
+@dataclass
+class ExecutionEvents:
+    """Constraint events as parallel lists (rebalance index, instrument index, before, after, reason)."""
+    rebalance: list[int] = field(default_factory=list)
+    instrument: list[int] = field(default_factory=list)
+    before: list[float] = field(default_factory=list)
+    after: list[float] = field(default_factory=list)
+    reason: list[str] = field(default_factory=list)
+
+    def add(self, j: int, idx: np.ndarray, before: np.ndarray, after: np.ndarray, reason: str) -> None:
+        for i in idx:
+            self.rebalance.append(j)
+            self.instrument.append(int(i))
+            self.before.append(float(before[i]))
+            self.after.append(float(after[i]))
+            self.reason.append(reason)
+
+    def __len__(self) -> int:
+        return len(self.reason)
+
+
+class Execution:
+    def __init__(self, cfg: ExecutionConfig):
+        self.cfg = cfg
+        self.events = ExecutionEvents()
+
+    def apply(self, j: int, w_alloc: np.ndarray, w_prev: np.ndarray) -> np.ndarray:
+        """Executed weights for rebalance j from the allocator's weights and the previous executed ones."""
+        c = self.cfg
+        w = w_alloc.copy()
+        if c.instrument_cap is not None:
+            capped = np.clip(w, -c.instrument_cap, c.instrument_cap)
+            self.events.add(j, np.flatnonzero(capped != w), w, capped, "instrument_cap")
+            w = capped
+        if c.gross_cap is not None:
+            gross = np.abs(w).sum()
+            if gross > c.gross_cap:
+                scaled = w * (c.gross_cap / gross)
+                self.events.add(j, np.flatnonzero(scaled != w), w, scaled, "gross_cap")
+                w = scaled
+        if c.no_trade_buffer > 0:
+            small = (np.abs(w - w_prev) < c.no_trade_buffer) & (w != w_prev)
+            kept = np.where(small, w_prev, w)
+            self.events.add(j, np.flatnonzero(small), w, kept, "no_trade_buffer")
+            w = kept
+        return w

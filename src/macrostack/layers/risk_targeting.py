@@ -1,0 +1,120 @@
+"""Risk targeting (Layer 5): how big do I trade in normal conditions?
+
+At each rebalance t (SYSTEM.md §5):
+`u = w_pre / G(w_pre)`, `σ_u = sqrt(252 · uᵀ Σ_t u)` from the last `vol_lookback` sessions
+of returns ending at t, `L = clip(target / max(σ_u, vol_floor), floor, cap)`, `w_rt = L · u`.
+So `G(w_rt) = L` exactly, and where L is not clipped and σ_u >= vol_floor the ex-ante vol
+of `w_rt` is the target exactly. Nothing after this layer renormalises.
+
+Covariance estimators (returns missing inside the window count as 0):
+- `sample`: `uᵀΣu` = sample variance (ddof=1) of the window's portfolio returns `R u`;
+- `ewma`: zero-mean exponentially weighted variance of `R u`, weights `λ^age` normalised
+  over the window;
+- `ledoit_wolf`: `Σ = (1−δ) S + δ μ I` with S the (1/T) sample covariance, μ = tr(S)/N and
+  the Ledoit–Wolf (2004) intensity δ = min(b̄², d²)/d², `d² = ‖S − μI‖²_F`,
+  `b̄² = (Σ_t ‖x_t‖⁴ − T ‖S‖²_F) / T²`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from macrostack.config import RiskTargetingConfig
+from macrostack.data.calendar import SESSIONS_PER_YEAR
+
+CHUNK = 256  # rebalances per vectorised block: bounds memory at CHUNK × lookback × N floats
+
+
+def _windows(returns: np.ndarray, rebalance_idx: np.ndarray, lookback: int) -> np.ndarray:
+    """[R, lookback, N] trailing windows ending at each rebalance (NaN → 0)."""
+    starts = rebalance_idx - lookback + 1
+    rows = starts[:, None] + np.arange(lookback)[None, :]
+    return np.nan_to_num(returns[np.clip(rows, 0, None)], nan=0.0)
+
+
+def portfolio_variance(weights: np.ndarray, returns: np.ndarray, rebalance_idx: np.ndarray,
+                       lookback: int, estimator: str = "sample", ewma_lambda: float = 0.94) -> np.ndarray:
+    """Annualised ex-ante variance `252 · wᵀ Σ_t w` of each rebalance's weights [R].
+
+    NaN where fewer than `lookback` sessions precede the rebalance.
+    """
+    out = np.full(len(rebalance_idx), np.nan)
+    for lo in range(0, len(rebalance_idx), CHUNK):
+        idx = rebalance_idx[lo: lo + CHUNK]
+        w = np.nan_to_num(weights[lo: lo + CHUNK])
+        x = _windows(returns, idx, lookback)  # [r, T, N]
+        if estimator == "sample":
+            p = np.einsum("rtn,rn->rt", x, w)
+            var = p.var(axis=1, ddof=1)
+        elif estimator == "ewma":
+            age = np.arange(lookback)[::-1]
+            a = ewma_lambda ** age
+            a /= a.sum()
+            p = np.einsum("rtn,rn->rt", x, w)
+            var = (p * p) @ a
+        elif estimator == "ledoit_wolf":
+            var = _ledoit_wolf_quadratic(x, w)
+        else:  # config validation makes this unreachable
+            raise ValueError(estimator)
+        out[lo: lo + CHUNK] = SESSIONS_PER_YEAR * var
+    out[rebalance_idx - lookback + 1 < 0] = np.nan
+    return out
+
+
+def _ledoit_wolf_quadratic(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """`wᵀ Σ_LW w` per window, x [r, T, N] (see module docstring)."""
+    t, n = x.shape[1], x.shape[2]
+    xc = x - x.mean(axis=1, keepdims=True)
+    s = np.matmul(xc.transpose(0, 2, 1), xc) / t  # [r, N, N]
+    mu = np.trace(s, axis1=1, axis2=2) / n
+    s_fro2 = np.einsum("rij,rij->r", s, s)
+    d2 = s_fro2 - 2 * mu * np.trace(s, axis1=1, axis2=2) + n * mu * mu  # ‖S − μI‖²
+    row_norm2 = np.einsum("rti,rti->rt", xc, xc)
+    b2_bar = (np.einsum("rt,rt->r", row_norm2, row_norm2) - t * s_fro2) / (t * t)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        delta = np.where(d2 > 0, np.minimum(b2_bar, d2) / d2, 1.0)
+    quad_s = np.einsum("ri,rij,rj->r", w, s, w)
+    return (1 - delta) * quad_s + delta * mu * np.einsum("ri,ri->r", w, w)
+
+
+@dataclass(frozen=True)
+class RiskTargetingResult:
+    weights: np.ndarray      # w_rt [R, N]
+    leverage: np.ndarray     # L [R] (NaN where w_pre is flat or vol not estimable)
+    sigma_unit: np.ndarray   # σ_u [R], annualised vol of unit-gross weights
+    ex_ante_vol: np.ndarray  # σ of w_rt = L σ_u [R]
+    clipped: np.ndarray      # int8 [R]: −1 floor, +1 cap, 0 none
+
+    def diagnostics(self) -> dict[str, np.ndarray]:
+        return {"leverage": self.leverage, "sigma_unit": self.sigma_unit,
+                "ex_ante_vol": self.ex_ante_vol, "clipped": self.clipped}
+
+
+class RiskTargeting:
+    """Scales unit-gross weights to the target volatility (one scalar per rebalance)."""
+
+    def __init__(self, cfg: RiskTargetingConfig):
+        self.cfg = cfg
+
+    @property
+    def lookback(self) -> int:
+        return self.cfg.vol_lookback
+
+    def apply(self, weights_pre: np.ndarray, returns: np.ndarray, rebalance_idx: np.ndarray) -> RiskTargetingResult:
+        c = self.cfg
+        gross = np.abs(weights_pre).sum(axis=1)
+        active = gross > 0
+        unit = np.zeros_like(weights_pre)
+        unit[active] = weights_pre[active] / gross[active, None]
+        var = portfolio_variance(unit, returns, rebalance_idx, c.vol_lookback, c.estimator, c.ewma_lambda)
+        sigma_u = np.sqrt(var)
+        raw = c.target_vol / np.maximum(sigma_u, c.vol_floor)
+        leverage = np.clip(raw, c.leverage_floor, c.leverage_cap)
+        ok = active & np.isfinite(leverage)
+        leverage = np.where(ok, leverage, np.nan)
+        clipped = np.where(ok & (raw < c.leverage_floor), -1, np.where(ok & (raw > c.leverage_cap), 1, 0)).astype(np.int8)
+        weights = np.where(ok[:, None], unit * np.nan_to_num(leverage)[:, None], 0.0)
+        return RiskTargetingResult(weights, leverage, np.where(ok, sigma_u, np.nan),
+                                   np.where(ok, leverage * sigma_u, np.nan), clipped)

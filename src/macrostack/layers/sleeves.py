@@ -1,0 +1,44 @@
+"""Signal → sleeve weights: what exposure does each engine's signal ask for?
+
+At each rebalance t, per instrument: `w_i = s_i / σ_i` with σ_i the annualised EWMA
+volatility (half-life `vol_halflife` sessions) floored at `vol_floor`, so every market
+contributes risk in proportion to its signal. The sleeve is then scaled to a common unit
+ex-ante risk (`sleeve_unit_risk`, e.g. 10%) with the risk-targeting covariance estimator,
+so that the construction weights mix sleeves of comparable size.
+
+An instrument is tradable at t only if it has a bar within the last `stale_after` sessions
+(a market whose data has stopped must not keep a position forever).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from macrostack import rolling
+from macrostack.config import RiskTargetingConfig, SignalConfig
+from macrostack.layers.risk_targeting import portfolio_variance
+
+
+def tradable(returns: np.ndarray, stale_after: int) -> np.ndarray:
+    """[sessions × instruments] bool: a bar within the last `stale_after` sessions."""
+    has = (~np.isnan(returns)).astype(np.int64)
+    c = np.cumsum(has, axis=0)
+    recent = c.copy()
+    recent[stale_after:] = c[stale_after:] - c[:-stale_after]
+    return recent > 0
+
+
+def instrument_vol(returns: np.ndarray, cfg: SignalConfig) -> np.ndarray:
+    """Annualised EWMA vol per session and instrument, floored at `vol_floor`."""
+    return np.maximum(rolling.ewma_vol(returns, cfg.vol_halflife), cfg.vol_floor)
+
+
+def sleeve_weights(signal_at_rebalance: np.ndarray, vol_at_rebalance: np.ndarray, tradable_at_rebalance: np.ndarray,
+                   returns: np.ndarray, rebalance_idx: np.ndarray, cfg: SignalConfig,
+                   rt: RiskTargetingConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Sleeve weights [R, N] at unit ex-ante risk, and the scale applied [R]."""
+    raw = np.where(tradable_at_rebalance & np.isfinite(signal_at_rebalance) & np.isfinite(vol_at_rebalance),
+                   signal_at_rebalance / vol_at_rebalance, 0.0)
+    sigma = np.sqrt(portfolio_variance(raw, returns, rebalance_idx, rt.vol_lookback, rt.estimator, rt.ewma_lambda))
+    scale = np.where(np.isfinite(sigma) & (sigma > 0), cfg.sleeve_unit_risk / np.where(sigma > 0, sigma, 1.0), 0.0)
+    return raw * scale[:, None], scale

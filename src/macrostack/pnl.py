@@ -1,0 +1,88 @@
+"""The P&L contract (SYSTEM.md §0) — the only P&L path in macrostack.
+
+Sessions d, rebalances t_j, execution lag L >= 1. The weights executed at rebalance j are
+held on sessions `t_j + L <= d < t_{j+1} + L` (session arithmetic). Within a holding period:
+
+- `constant`: the held weights are the executed weights on every session;
+- `drift`: contract quantities are fixed, so on the k-th session of the period
+  `w_i = w_exec,i · G_i / V`, with `G_i = Π (1 + r_i)` and `V = 1 + Σ_i w_exec,i (G_i − 1)`
+  over the period's earlier sessions (V is the NAV growth from the positions' P&L).
+
+Gross `pg[d] = Σ_i w[d,i] r[d,i]` (a missing return books 0). Costs
+`c[d] = Σ_i k_i |w_exec,i − w_end,i|` on the first session of a period, where `w_end` are the
+held weights after the previous period's last return (the weights actually being traded
+away) and `k_i` the cost per unit notional on that session. Net `p = pg − c`; equity
+`E[d] = E[d−1] (1 + p[d])`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+def hold(w_exec: np.ndarray, returns: np.ndarray, holding: str) -> tuple[np.ndarray, np.ndarray]:
+    """Held weights on each session of one period [n, N], and the weights after its last return [N].
+
+    `returns` are the period's sessions' returns [n, N] (NaN = no return = 0).
+    """
+    n = returns.shape[0]
+    r = np.nan_to_num(returns, nan=0.0)
+    if holding == "constant":
+        return np.broadcast_to(w_exec, (n, len(w_exec))).copy(), w_exec.copy()
+    growth = np.cumprod(1.0 + r, axis=0)                    # G after each session
+    nav = 1.0 + (growth - 1.0) @ w_exec                     # V after each session
+    after = w_exec * growth / nav[:, None]                  # weights after each session's return
+    held = np.empty((n, len(w_exec)))
+    if n:
+        held[0] = w_exec
+        held[1:] = after[:-1]
+    return held, (after[-1] if n else w_exec.copy())
+
+
+@dataclass
+class PeriodPnL:
+    held: np.ndarray    # [n, N]
+    gross: np.ndarray   # [n]
+    cost: np.ndarray    # [n], non-zero on the first session only
+    traded: np.ndarray  # [n], one-way turnover Σ|Δw| on the first session
+    w_end: np.ndarray   # [N], weights after the last return
+
+
+def period_pnl(w_exec: np.ndarray, w_before: np.ndarray, returns: np.ndarray, cost_per_unit: np.ndarray,
+               holding: str) -> PeriodPnL:
+    """P&L of one holding period (see module docstring). `cost_per_unit` [N] on its first session."""
+    held, w_end = hold(w_exec, returns, holding)
+    gross = np.einsum("dn,dn->d", held, np.nan_to_num(returns, nan=0.0))
+    n = len(gross)
+    cost = np.zeros(n)
+    traded = np.zeros(n)
+    if n:
+        delta = np.abs(w_exec - w_before)
+        traded[0] = delta.sum()
+        cost[0] = float(np.nan_to_num(cost_per_unit, nan=0.0) @ delta)
+    return PeriodPnL(held, gross, cost, traded, w_end)
+
+
+def period_bounds(rebalance_idx: np.ndarray, lag: int, n_sessions: int) -> np.ndarray:
+    """[R, 2] session range [start, end) held by each rebalance's executed weights."""
+    start = rebalance_idx + lag
+    end = np.append(rebalance_idx[1:] + lag, n_sessions)
+    return np.clip(np.stack([start, end], axis=1), 0, n_sessions)
+
+
+def held_panel(w_exec: np.ndarray, rebalance_idx: np.ndarray, returns: np.ndarray, costs: np.ndarray,
+               lag: int, holding: str) -> dict[str, np.ndarray]:
+    """The whole run's P&L from the executed weights [R, N] (used by the audit to re-derive it)."""
+    t, n = returns.shape
+    out = {"held": np.zeros((t, n)), "gross": np.zeros(t), "cost": np.zeros(t), "traded": np.zeros(t)}
+    w_before = np.zeros(n)
+    for j, (a, b) in enumerate(period_bounds(rebalance_idx, lag, t)):
+        if a >= b:
+            continue
+        p = period_pnl(w_exec[j], w_before, returns[a:b], costs[a], holding)
+        out["held"][a:b], out["gross"][a:b], out["cost"][a:b], out["traded"][a:b] = p.held, p.gross, p.cost, p.traded
+        w_before = p.w_end
+    out["net"] = out["gross"] - out["cost"]
+    return out

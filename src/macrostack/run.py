@@ -1,0 +1,127 @@
+"""One backtest run end to end: config → market data → simulate → artifacts → audit → catalog."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from macrostack import __version__
+from macrostack.audit import audit_run
+from macrostack.config import StackConfig, load_config
+from macrostack.data.ingest import ensure_default_dataset
+from macrostack.data.market import load_market_data
+from macrostack.data.store import DEFAULT_DATASET, MarketStore
+from macrostack.errors import InputError
+from macrostack.metrics import performance_metrics
+from macrostack.runs import catalog
+from macrostack.runs.artifacts import publish, read_table, resolve_run, staging_dir, write_json
+from macrostack.runs.writer import write_ledger
+from macrostack.simulate import Ledger, simulate, warmup_sessions
+
+PNL_CONTRACT = "simple USD returns; weights decided at close t held t+L..t_next+L-1; costs Σk|Δw| on the first held session; net = gross − costs"
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    path: Path
+    manifest: dict
+    audit: dict
+    ledger: Ledger
+    timings: dict
+
+
+def with_dates(cfg: StackConfig, start=None, end=None) -> StackConfig:
+    """The config with `data.start`/`data.end` overridden (re-validated)."""
+    if start is None and end is None:
+        return cfg
+    raw = cfg.resolved()
+    if start is not None:
+        raw["data"]["start"] = str(start)
+    if end is not None:
+        raw["data"]["end"] = str(end)
+    from macrostack.config import parse_config
+    return parse_config(raw, "--start/--end")
+
+
+def layers_hash(cfg: StackConfig, data_hash: str) -> str:
+    """Identity of the data and layers 1–5: a precomputed allocator replay requires it to match."""
+    raw = cfg.resolved()
+    key = {k: raw[k] for k in ("data", "sleeves", "signals", "construction", "risk_targeting")}
+    key["data_hash"] = data_hash
+    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
+
+
+def _precomputed(cfg: StackConfig, out: Path, this_layers_hash: str) -> np.ndarray:
+    source = resolve_run(out, cfg.allocator.precomputed_run)
+    manifest = json.loads((source / "manifest.json").read_text())
+    if manifest["config"]["allocator"]["mode"] != "compute":
+        raise InputError(f"run {manifest['run_id']} did not compute allocator scalars", "allocator.precomputed_run",
+                         "replay a run made with allocator.mode: compute")
+    if manifest["layers_hash"] != this_layers_hash:
+        raise InputError(f"run {manifest['run_id']} used different data or layers 1–5", "allocator.precomputed_run",
+                         "replay a run with the same dataset, dates, sleeves, signals, construction and risk targeting")
+    if manifest["config"]["allocator"]["profile"] != cfg.allocator.profile:
+        raise InputError(f"run {manifest['run_id']} used allocator profile {manifest['config']['allocator']['profile']}",
+                         "allocator.profile", "the configured profile is the profile used: make them equal")
+    return read_table(source / "layers" / "allocator.parquet")["scalar_at_rebalance"].to_numpy()
+
+
+def run_stack(config: str | Path | StackConfig = "core", *, start=None, end=None, run_id: str | None = None,
+              out: Path = Path("runs"), store: Path | None = None, progress=None) -> RunResult:
+    t0 = time.perf_counter()
+    cfg = config if isinstance(config, StackConfig) else load_config(config)
+    cfg = with_dates(cfg, start, end)
+    out = Path(out)
+    if cfg.data.dataset == DEFAULT_DATASET:
+        ensure_default_dataset(store, progress=progress)
+    with MarketStore(store, read_only=True) as st:
+        md = load_market_data(st, cfg.data.dataset, cfg.data.universe, cfg.data.start, cfg.data.end,
+                              warmup=warmup_sessions(cfg), fields=("ret", "cost"))
+    t_load = time.perf_counter() - t0
+    lhash = layers_hash(cfg, md.data_hash)
+    scalars = _precomputed(cfg, out, lhash) if cfg.allocator.mode == "precomputed" else None
+
+    ledger = simulate(cfg, md, scalars)
+    d = ledger.daily
+    start_idx = max(ledger.ready_index, md.start_index)
+    metrics = performance_metrics(
+        d["net"], ledger.dates, gross=d["gross"], costs=d["cost"], gross_exposure=d["gross_exposure"],
+        net_exposure=d["net_exposure"], traded=d["traded"], target_vol=cfg.risk_targeting.target_vol, start=start_idx)
+    metrics["execution_events"] = len(ledger.events["reason"])
+    config_hash = cfg.config_hash()
+    run_id = run_id or f"{cfg.name}-{hashlib.sha256((config_hash + md.data_hash).encode()).hexdigest()[:10]}"
+    manifest = {
+        "run_id": run_id, "macrostack_version": __version__, "config": cfg.resolved(), "config_hash": config_hash,
+        "layers_hash": lhash,
+        "data": {"dataset": md.dataset, "content_hash": md.data_hash, "symbols": list(md.symbols),
+                 "first_session": str(md.dates[0]), "last_session": str(md.dates[-1]),
+                 "warmup_sessions": int(md.start_index)},
+        "pnl_contract": {"lag": cfg.execution.lag, "holding": cfg.execution.holding, "definition": PNL_CONTRACT},
+        "stage_statuses": ledger.statuses, "ready_index": int(start_idx),
+        "ready_date": str(ledger.dates[start_idx]), "n_rebalances": len(ledger.rebalance_idx),
+        "metrics": metrics, "audit": "PENDING",
+    }
+    t1 = time.perf_counter()
+    tmp = staging_dir(out, run_id)
+    try:
+        write_ledger(tmp, ledger, md, cfg.execution.lag)
+        write_json(tmp / "manifest.json", manifest)
+        audit = audit_run(tmp, json.loads((tmp / "manifest.json").read_text()))
+        manifest["audit"] = audit["verdict"]
+        write_json(tmp / "manifest.json", manifest)
+        final = out / run_id
+        publish(tmp, final)
+    except BaseException:
+        import shutil
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    catalog.record(out, json.loads((final / "manifest.json").read_text()), final)
+    timings = {"load": t_load, **ledger.timings, "artifacts+audit": time.perf_counter() - t1,
+               "total": time.perf_counter() - t0}
+    return RunResult(run_id, final, manifest, audit, ledger, timings)

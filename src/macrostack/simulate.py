@@ -1,0 +1,186 @@
+"""The rebalance cycle: engines → construction → risk targeting → allocator → execution → P&L.
+
+Layers that do not need their own past (engines, sleeve sizing, construction, risk
+targeting) run vectorised over all rebalances at once. The allocator and execution run in
+one loop over rebalances because the allocator's state is read from the net P&L that its
+own earlier decisions produced. At rebalance j the loop:
+
+1. books the P&L of the holding period of rebalance j−1 (sessions `t_{j−1}+L … t_j+L−1`;
+   weights decided before t_j, so the P&L through t_j is known);
+2. advances the allocator's daily state through session t_j (reads net[:t_j+1] only);
+3. applies the scalar of the previous rebalance: `w_alloc[j] = w_rt[j] · s[t_{j−1}]`;
+4. executes (caps, buffer) and records every weight in the Ledger.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from macrostack.config import StackConfig
+from macrostack.data.market import MarketData
+from macrostack.engines import trend
+from macrostack.errors import InputError
+from macrostack.layers import construction, sleeves
+from macrostack.layers.allocator.profiles import get_profile
+from macrostack.layers.allocator.regime import Allocator
+from macrostack.layers.allocator.state import mean_pairwise_correlation
+from macrostack.layers.execution import Execution
+from macrostack.layers.risk_targeting import RiskTargeting
+from macrostack.pnl import period_bounds, period_pnl
+
+STAGES = ("w_pre", "w_rt", "w_alloc", "w_exec")
+
+
+@dataclass
+class Ledger:
+    """Everything a run decided: weights per stage per rebalance, diagnostics, daily P&L."""
+    dates: np.ndarray                 # sessions, datetime64[D]
+    symbols: tuple[str, ...]
+    rebalance_idx: np.ndarray         # [R] session index of each rebalance
+    stages: dict[str, np.ndarray]     # stage → [R, N]
+    layers: dict[str, dict[str, np.ndarray]]  # layer → diagnostic → [R] (or [T] for daily ones)
+    daily: dict[str, np.ndarray]      # gross, cost, net, traded … [T]
+    held: np.ndarray                  # [T, N] weights used for P&L
+    events: dict[str, list]           # execution constraint events
+    ready_index: int                  # first session that holds weights from a ready stack
+    timings: dict[str, float] = field(default_factory=dict)
+    statuses: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def rebalance_dates(self) -> np.ndarray:
+        return self.dates[self.rebalance_idx]
+
+
+def warmup_sessions(cfg: StackConfig) -> int:
+    """Sessions of history every component needs before `start` (the largest lookback)."""
+    engine = max(trend.lookback(s.params) for s in cfg.sleeves.values())
+    return max(engine, cfg.risk_targeting.vol_lookback, 60) + 1
+
+
+def simulate(cfg: StackConfig, md: MarketData, precomputed_scalars: np.ndarray | None = None) -> Ledger:
+    """Run the stack over `md` and return the Ledger. See the module docstring for the cycle."""
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[name] = timings.get(name, 0.0) + now - clock
+        clock = now
+
+    returns, costs = md.returns, md.field("cost")
+    n_sessions, n = returns.shape
+    reb = md.rebalances(cfg.data.schedule)
+    if len(reb) == 0:
+        raise InputError("no rebalance sessions in the chosen period", "data.start/end", "widen the date range")
+
+    # Layer 1: engines → signals; signal → sleeve weights at unit risk.
+    trad = sleeves.tradable(returns, cfg.signals.stale_after)[reb]
+    vol = sleeves.instrument_vol(returns, cfg.signals)[reb]
+    stages: dict[str, np.ndarray] = {}
+    statuses: dict[str, str] = {}
+    sleeve_w: dict[str, np.ndarray] = {}
+    for name, sc in cfg.sleeves.items():
+        if sc.weight == 0:
+            statuses[f"sleeve:{name}"] = "off"
+            continue
+        signal = trend.trend_signal(returns, sc.params)[reb]
+        lap(f"engine:{name}")
+        w, _ = sleeves.sleeve_weights(signal, vol, trad, returns, reb, cfg.signals, cfg.risk_targeting)
+        stages[f"signal:{name}"] = np.nan_to_num(signal)
+        stages[f"sleeve:{name}"] = w
+        statuses[f"sleeve:{name}"] = "effective"
+        sleeve_w[name] = w
+        lap("sleeve_sizing")
+
+    # Layer 3: construction.
+    w_pre = construction.static_mix(sleeve_w, {k: s.weight for k, s in cfg.sleeves.items() if k in sleeve_w})
+    statuses["construction"] = "effective"
+    lap("construction")
+
+    # Layer 5: risk targeting (vectorised over rebalances).
+    rt = RiskTargeting(cfg.risk_targeting).apply(w_pre, returns, reb)
+    statuses["risk_targeting"] = "effective"
+    lap("risk_targeting")
+
+    # Layer 6 set-up.
+    mode = cfg.allocator.mode
+    allocator = None
+    if mode == "compute":
+        corr20 = mean_pairwise_correlation(returns, 20)
+        corr60 = mean_pairwise_correlation(returns, 60)
+        allocator = Allocator(get_profile(cfg.allocator.profile), n_sessions, corr20, corr60,
+                              cfg.allocator.min_sessions_in_regime)
+        lap("allocator_state")
+    elif mode == "precomputed":
+        if precomputed_scalars is None or len(precomputed_scalars) != len(reb):
+            raise InputError("precomputed scalars do not match this run's rebalances", "allocator.precomputed_run",
+                             "replay a run with the same data, dates and schedule")
+    statuses["allocator"] = mode if mode != "compute" else "effective"
+
+    # The loop: allocator (needs its own past P&L) → execution → P&L.
+    execution = Execution(cfg.execution)
+    lag, holding = cfg.execution.lag, cfg.execution.holding
+    bounds = period_bounds(reb, lag, n_sessions)
+    held = np.zeros((n_sessions, n))
+    gross, cost, traded = np.zeros(n_sessions), np.zeros(n_sessions), np.zeros(n_sessions)
+    net = np.zeros(n_sessions)
+    n_reb = len(reb)
+    w_alloc, w_exec = np.zeros((n_reb, n)), np.zeros((n_reb, n))
+    scalar_applied = np.ones(n_reb)   # s[t_{j−1}] used at rebalance j
+    scalar_at = np.ones(n_reb)        # s[t_j] computed at rebalance j
+    w_end = np.zeros(n)               # weights after the last booked return
+    s_prev = 1.0
+
+    def book(k: int) -> None:
+        nonlocal w_end
+        a, b = bounds[k]
+        if a >= b:
+            return
+        p = period_pnl(w_exec[k], w_end, returns[a:b], costs[a], holding)
+        held[a:b], gross[a:b], cost[a:b], traded[a:b] = p.held, p.gross, p.cost, p.traded
+        net[a:b] = p.gross - p.cost
+        w_end = p.w_end
+
+    for j in range(n_reb):
+        if j:
+            book(j - 1)
+        t = reb[j]
+        if mode == "compute":
+            allocator.update(net, t)
+            s_now = allocator.scalar_at(t)
+        elif mode == "precomputed":
+            s_now = float(precomputed_scalars[j])
+        else:
+            s_now = 1.0
+        scalar_applied[j] = s_prev if mode != "precomputed" else (precomputed_scalars[j - 1] if j else 1.0)
+        scalar_at[j] = s_now
+        w_alloc[j] = rt.weights[j] * scalar_applied[j]
+        w_exec[j] = execution.apply(j, w_alloc[j], w_exec[j - 1] if j else np.zeros(n))
+        s_prev = s_now
+    book(n_reb - 1)
+    lap("loop")
+
+    stages.update({"w_pre": w_pre, "w_rt": rt.weights, "w_alloc": w_alloc, "w_exec": w_exec})
+    layers = {"risk_targeting": rt.diagnostics(),
+              "allocator": {"scalar_applied": scalar_applied, "scalar_at_rebalance": scalar_at}}
+    daily_extra = {}
+    if allocator is not None:
+        diag = allocator.diagnostics()
+        layers["allocator"]["regime_at_rebalance"] = diag["regime"][reb].astype(float)
+        daily_extra = {f"allocator_{k}": np.asarray(v, dtype=float) for k, v in diag.items()}
+    statuses["execution"] = "effective"
+    ev = execution.events
+    events = {"rebalance": ev.rebalance, "instrument": ev.instrument, "before": ev.before, "after": ev.after,
+              "reason": ev.reason}
+
+    active = np.flatnonzero(np.abs(w_exec).sum(axis=1) > 0)
+    ready_index = int(min(bounds[active[0]][0], n_sessions - 1)) if len(active) else n_sessions - 1
+    daily = {"gross": gross, "cost": cost, "net": net, "traded": traded,
+             "gross_exposure": np.abs(held).sum(axis=1), "net_exposure": held.sum(axis=1), **daily_extra}
+    return Ledger(dates=md.dates, symbols=md.symbols, rebalance_idx=reb, stages=stages, layers=layers,
+                  daily=daily, held=held, events=events, ready_index=ready_index, timings=timings,
+                  statuses=statuses)
