@@ -304,26 +304,3 @@ def test_monthly_returns_compound_to_the_final_equity(xs):
     x = np.array(xs)
     d = weekdays(x.size, "2024-01-22")
     assert np.prod(1 + monthly_returns(x, d).to_numpy()) == pytest.approx(equity(x)[-1], rel=1e-9)
-
-
-def test_whole_aggregator_is_fast_enough():
-    """T = 17,500 sessions (~70 years): well under 20 ms in practice; loose bound here."""
-    import time
-
-    n = 17_500
-    rng = np.random.default_rng(4)
-    traded = rng.uniform(0, 0.3, n)
-    costs = traded * 0.0002
-    gross = rng.normal(0.0004, 0.01, n)
-    args = dict(gross=gross, costs=costs, gross_exposure=np.full(n, 3.0), net_exposure=np.full(n, 0.5),
-                traded=traded, target_vol=0.2, start=126)
-    d = weekdays(n, "1955-01-03")
-    performance_metrics(gross - costs, d, **args)
-    best = min(_timed(lambda: performance_metrics(gross - costs, d, **args), time) for _ in range(5))
-    assert best < 0.1
-
-
-def _timed(f, time):
-    t0 = time.perf_counter()
-    f()
-    return time.perf_counter() - t0

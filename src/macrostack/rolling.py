@@ -31,25 +31,13 @@ def rolling_mean(x: np.ndarray, window: int) -> np.ndarray:
 
 
 def rolling_std(x: np.ndarray, window: int) -> np.ndarray:
-    """Sample standard deviation (ddof=1) over the trailing window."""
-    s1 = _window_sum(x, window)
-    s2 = _window_sum(x * x, window)
-    var = (s2 - s1 * s1 / window) / (window - 1)
-    return np.sqrt(np.maximum(var, 0.0))
+    """Sample standard deviation (ddof=1) over the trailing window; NaN if any value is NaN."""
+    return pd.DataFrame(x).rolling(window).std().to_numpy()
 
 
 def rolling_rms(x: np.ndarray, window: int, min_periods: int) -> np.ndarray:
     """Root mean square over the trailing window, counting only non-NaN rows (>= min_periods)."""
-    valid = ~np.isnan(x)
-    sq = np.where(valid, x * x, 0.0)
-    c = np.cumsum(sq, axis=0)
-    n = np.cumsum(valid, axis=0).astype(float)
-    c[window:] = c[window:] - c[:-window].copy()
-    n[window:] = n[window:] - n[:-window].copy()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out = np.sqrt(c / n)
-    out[n < min_periods] = np.nan
-    return out
+    return np.sqrt(pd.DataFrame(x * x).rolling(window, min_periods=min_periods).mean().to_numpy())
 
 
 def rolling_max(x: np.ndarray, window: int) -> np.ndarray:

@@ -112,8 +112,11 @@ def simulate(cfg: StackConfig, md: MarketData, precomputed_scalars: np.ndarray |
     if mode == "compute":
         corr20 = mean_pairwise_correlation(returns, 20)
         corr60 = mean_pairwise_correlation(returns, 60)
+        # The allocator's windows start where the book is first held: the flat warm-up is not P&L history.
+        active_rt = np.flatnonzero(np.abs(rt.weights).sum(axis=1) > 0)
+        first_held = int(min(reb[active_rt[0]] + cfg.execution.lag, n_sessions)) if len(active_rt) else n_sessions
         allocator = Allocator(get_profile(cfg.allocator.profile), n_sessions, corr20, corr60,
-                              cfg.allocator.min_sessions_in_regime)
+                              cfg.allocator.min_sessions_in_regime, start=first_held)
         lap("allocator_state")
     elif mode == "precomputed":
         if precomputed_scalars is None or len(precomputed_scalars) != len(reb):

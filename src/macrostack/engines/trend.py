@@ -20,6 +20,8 @@ Every value at session t reads returns <= t only.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 from macrostack import rolling
@@ -72,12 +74,19 @@ def trend_signal(returns: np.ndarray, p: TrendParams) -> np.ndarray:
     hw = {k: v for k, v in p.horizons.items() if v > 0}
     fw = {k: v for k, v in p.feature_weights.items() if v > 0}
     h_total, f_total = sum(hw.values()), sum(fw.values())
-    signal = np.zeros_like(returns)
-    for name, h_weight in hw.items():
+
+    def horizon_signal(name: str) -> np.ndarray:
         h, skip = HORIZONS[name]
         feats = horizon_features(x, daily, h, skip)
-        for fname, f_weight in fw.items():
-            signal += (h_weight / h_total) * (f_weight / f_total) * standardise(feats[fname], p)
+        return sum((f_weight / f_total) * standardise(feats[f], p) for f, f_weight in fw.items())
+
+    # Horizons are independent and numpy/pandas release the GIL in their kernels, so threads
+    # use both cores. The sum is taken in a fixed order, so the result is deterministic.
+    with ThreadPoolExecutor(max_workers=len(hw)) as pool:
+        parts = dict(zip(hw, pool.map(horizon_signal, hw)))
+    signal = np.zeros_like(returns)
+    for name, h_weight in hw.items():
+        signal += (h_weight / h_total) * parts[name]
     if p.cross_sectional:
         with np.errstate(invalid="ignore"):
             mu = np.nanmean(signal, axis=1, keepdims=True)

@@ -1,0 +1,40 @@
+"""Execution (Layer 7) and construction (Layer 3) on hand-computed cases."""
+
+import numpy as np
+import pytest
+
+from macrostack.config import ExecutionConfig
+from macrostack.layers.construction import mixing_weights, static_mix
+from macrostack.layers.execution import Execution
+
+
+def test_no_constraint_means_exactly_the_allocator_weights():
+    ex = Execution(ExecutionConfig())
+    w = np.array([0.3, -2.0, 5.0])
+    assert np.array_equal(ex.apply(0, w, np.zeros(3)), w) and len(ex.events) == 0
+
+
+def test_instrument_cap_then_gross_cap_by_hand():
+    ex = Execution(ExecutionConfig(instrument_cap=1.0, gross_cap=2.0))
+    out = ex.apply(4, np.array([1.5, -0.5, 0.25]), np.zeros(3))
+    # cap: [1, −0.5, 0.25] (G 1.75 <= 2 → no gross event)
+    np.testing.assert_array_equal(out, [1.0, -0.5, 0.25])
+    assert ex.events.reason == ["instrument_cap"] and ex.events.before == [1.5] and ex.events.rebalance == [4]
+    out = ex.apply(5, np.array([1.0, -1.0, 1.0]), np.zeros(3))  # G 3 → × 2/3
+    np.testing.assert_allclose(out, [2 / 3, -2 / 3, 2 / 3])
+    assert ex.events.reason[1:] == ["gross_cap"] * 3
+
+
+def test_no_trade_buffer_keeps_small_changes_and_records_them():
+    ex = Execution(ExecutionConfig(no_trade_buffer=0.05))
+    out = ex.apply(1, np.array([0.52, 0.30, -0.01]), np.array([0.50, 0.10, 0.0]))
+    np.testing.assert_array_equal(out, [0.50, 0.30, 0.0])
+    assert ex.events.reason == ["no_trade_buffer", "no_trade_buffer"]
+    assert ex.events.instrument == [0, 2] and ex.events.after == [0.5, 0.0]
+
+
+def test_static_mix_normalises_and_drops_zero_weights():
+    assert mixing_weights({"a": 2.0, "b": 2.0, "c": 0.0}) == {"a": 0.5, "b": 0.5}
+    a, b = np.array([[1.0, 0.0]]), np.array([[0.0, 4.0]])
+    np.testing.assert_array_equal(static_mix({"a": a, "b": b}, {"a": 3.0, "b": 1.0}), [[0.75, 1.0]])
+    assert static_mix({"a": a}, {"a": 5.0})[0, 0] == pytest.approx(1.0)
