@@ -25,12 +25,13 @@ import numpy as np
 def hold(w_exec: np.ndarray, returns: np.ndarray, holding: str) -> tuple[np.ndarray, np.ndarray]:
     """Held weights on each session of one period [n, N], and the weights after its last return [N].
 
-    `returns` are the period's sessions' returns [n, N] (NaN = no return = 0).
+    `returns` are the period's sessions' returns [n, N] with missing returns already 0
+    (`booked_returns`).
     """
     n = returns.shape[0]
-    r = np.nan_to_num(returns, nan=0.0)
+    r = returns
     if holding == "constant":
-        return np.broadcast_to(w_exec, (n, len(w_exec))).copy(), w_exec.copy()
+        return np.broadcast_to(w_exec, (n, len(w_exec))), w_exec
     growth = np.cumprod(1.0 + r, axis=0)                    # G after each session
     nav = 1.0 + (growth - 1.0) @ w_exec                     # V after each session
     after = w_exec * growth / nav[:, None]                  # weights after each session's return
@@ -50,18 +51,27 @@ class PeriodPnL:
     w_end: np.ndarray   # [N], weights after the last return
 
 
+def booked_returns(panel: np.ndarray) -> np.ndarray:
+    """Returns (or costs) as the P&L books them: a missing value is 0, never filled from elsewhere."""
+    return np.nan_to_num(panel, nan=0.0)
+
+
 def period_pnl(w_exec: np.ndarray, w_before: np.ndarray, returns: np.ndarray, cost_per_unit: np.ndarray,
                holding: str) -> PeriodPnL:
-    """P&L of one holding period (see module docstring). `cost_per_unit` [N] on its first session."""
+    """P&L of one holding period (see module docstring).
+
+    `returns` [n, N] and `cost_per_unit` [N] (on the period's first session) come through
+    `booked_returns` once per run, not per period: this runs once per rebalance.
+    """
     held, w_end = hold(w_exec, returns, holding)
-    gross = np.einsum("dn,dn->d", held, np.nan_to_num(returns, nan=0.0))
+    gross = np.einsum("dn,dn->d", held, returns)
     n = len(gross)
     cost = np.zeros(n)
     traded = np.zeros(n)
     if n:
         delta = np.abs(w_exec - w_before)
         traded[0] = delta.sum()
-        cost[0] = float(np.nan_to_num(cost_per_unit, nan=0.0) @ delta)
+        cost[0] = float(cost_per_unit @ delta)
     return PeriodPnL(held, gross, cost, traded, w_end)
 
 
@@ -76,6 +86,7 @@ def held_panel(w_exec: np.ndarray, rebalance_idx: np.ndarray, returns: np.ndarra
                lag: int, holding: str) -> dict[str, np.ndarray]:
     """The whole run's P&L from the executed weights [R, N] (used by the audit to re-derive it)."""
     t, n = returns.shape
+    returns, costs = booked_returns(returns), booked_returns(costs)
     out = {"held": np.zeros((t, n)), "gross": np.zeros(t), "cost": np.zeros(t), "traded": np.zeros(t)}
     w_before = np.zeros(n)
     for j, (a, b) in enumerate(period_bounds(rebalance_idx, lag, t)):

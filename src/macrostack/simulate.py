@@ -29,7 +29,7 @@ from macrostack.layers.allocator.regime import Allocator
 from macrostack.layers.allocator.state import mean_pairwise_correlation
 from macrostack.layers.execution import Execution
 from macrostack.layers.risk_targeting import RiskTargeting
-from macrostack.pnl import period_bounds, period_pnl
+from macrostack.pnl import booked_returns, period_bounds, period_pnl
 
 STAGES = ("w_pre", "w_rt", "w_alloc", "w_exec")
 
@@ -136,6 +136,7 @@ def simulate(cfg: StackConfig, md: MarketData, precomputed_scalars: np.ndarray |
     scalar_applied = np.ones(n_reb)   # s[t_{j−1}] used at rebalance j
     scalar_at = np.ones(n_reb)        # s[t_j] computed at rebalance j
     w_end = np.zeros(n)               # weights after the last booked return
+    pnl_returns, pnl_costs = booked_returns(returns), booked_returns(costs)
     s_prev = 1.0
 
     def book(k: int) -> None:
@@ -143,7 +144,7 @@ def simulate(cfg: StackConfig, md: MarketData, precomputed_scalars: np.ndarray |
         a, b = bounds[k]
         if a >= b:
             return
-        p = period_pnl(w_exec[k], w_end, returns[a:b], costs[a], holding)
+        p = period_pnl(w_exec[k], w_end, pnl_returns[a:b], pnl_costs[a], holding)
         held[a:b], gross[a:b], cost[a:b], traded[a:b] = p.held, p.gross, p.cost, p.traded
         net[a:b] = p.gross - p.cost
         w_end = p.w_end
