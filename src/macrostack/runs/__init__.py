@@ -1,0 +1,1 @@
+"""Run directories (artifacts) and the run catalog."""

@@ -1,0 +1,93 @@
+"""The run directory: Parquet tables + JSON manifest, written so it appears only complete.
+
+Layout (ARCHITECTURE.md "A run on disk"): manifest.json, weights.parquet (long: stage,
+date, symbol, weight), daily.parquet, positions.parquet (held weights, sessions × symbols),
+returns.parquet and costs.parquet (the market data the run used, so the audit can re-derive
+the P&L from the artifacts alone), layers/*.parquet, audit.md, audit.json.
+
+Files are byte-for-byte reproducible: no timestamps inside, fixed column order, fixed
+Parquet writer options.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from macrostack.errors import InputError
+
+PARQUET_OPTIONS = {"compression": "zstd", "use_dictionary": True, "write_statistics": False}
+
+
+def write_table(path: Path, frame: pd.DataFrame) -> None:
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    table = table.replace_schema_metadata(None)  # pandas metadata is not needed and not stable
+    pq.write_table(table, path, **PARQUET_OPTIONS)
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    return pq.read_table(path).to_pandas()
+
+
+def panel_frame(dates: np.ndarray, symbols, panel: np.ndarray) -> pd.DataFrame:
+    frame = pd.DataFrame(panel, columns=list(symbols))
+    frame.insert(0, "date", pd.to_datetime(dates))
+    return frame
+
+
+def jsonable(value):
+    """NaN/inf → None, numpy scalars → Python, recursively (JSON has no NaN)."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, (np.floating, float)):
+        return None if not math.isfinite(float(value)) else float(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
+
+
+def write_json(path: Path, data: dict) -> None:
+    path.write_text(json.dumps(jsonable(data), indent=2, sort_keys=True) + "\n")
+
+
+def staging_dir(out: Path, run_id: str) -> Path:
+    """A fresh temporary directory beside the final one (same filesystem, so rename is atomic)."""
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = out / f".{run_id}.tmp-{os.getpid()}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    (tmp / "layers").mkdir(parents=True)
+    return tmp
+
+
+def publish(tmp: Path, final: Path) -> None:
+    """Move a complete staging directory into place, replacing an older run of the same id."""
+    old = None
+    if final.exists():
+        old = final.with_name(f".{final.name}.old-{os.getpid()}")
+        final.rename(old)
+    tmp.rename(final)
+    if old is not None:
+        shutil.rmtree(old)
+
+
+def resolve_run(out: Path, run: str) -> Path:
+    """A run directory from an id (under `out`) or a path."""
+    path = Path(run)
+    if not (path / "manifest.json").exists():
+        path = out / run
+    if not (path / "manifest.json").exists():
+        raise InputError(f"no run {run!r} (looked in {out})", "run", "see `macrostack runs`, or pass --out")
+    return path

@@ -1,0 +1,69 @@
+"""Write a Ledger and its market inputs into a (staging) run directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from macrostack.data.market import MarketData
+from macrostack.metrics import equity
+from macrostack.runs.artifacts import panel_frame, write_table
+from macrostack.simulate import Ledger
+
+
+def _in_force(ledger: Ledger, per_rebalance: np.ndarray, lag: int) -> np.ndarray:
+    """A per-rebalance value carried onto the sessions its weights are held (NaN before)."""
+    out = np.full(len(ledger.dates), np.nan)
+    starts = np.clip(ledger.rebalance_idx + lag, 0, len(ledger.dates))
+    ends = np.append(starts[1:], len(ledger.dates))
+    for value, a, b in zip(per_rebalance, starts, ends):
+        out[a:b] = value
+    return out
+
+
+def write_ledger(tmp: Path, ledger: Ledger, md: MarketData, lag: int) -> None:
+    dates = pd.to_datetime(ledger.dates)
+    reb_dates = dates[ledger.rebalance_idx]
+    n_reb, n = len(ledger.rebalance_idx), len(ledger.symbols)
+
+    # weights.parquet: long, every stage, every rebalance, every symbol.
+    stage_names = list(ledger.stages)
+    weights = pd.DataFrame({
+        "stage": pd.Categorical(np.repeat(stage_names, n_reb * n), categories=stage_names),
+        "date": np.tile(np.repeat(reb_dates.to_numpy(), n), len(stage_names)),
+        "symbol": pd.Categorical(np.tile(np.array(ledger.symbols), n_reb * len(stage_names)),
+                                 categories=list(ledger.symbols)),
+        "weight": np.concatenate([ledger.stages[s].reshape(-1) for s in stage_names]),
+    })
+    write_table(tmp / "weights.parquet", weights)
+
+    d = ledger.daily
+    leverage = _in_force(ledger, ledger.layers["risk_targeting"]["leverage"], lag)
+    scalar = _in_force(ledger, ledger.layers["allocator"]["scalar_applied"], lag)
+    daily = pd.DataFrame({
+        "date": dates, "gross": d["gross"], "cost": d["cost"], "net": d["net"], "equity": equity(d["net"]),
+        "traded": d["traded"], "gross_exposure": d["gross_exposure"], "net_exposure": d["net_exposure"],
+        "leverage": leverage, "risk_scalar": scalar,
+        "regime": d.get("allocator_regime", np.full(len(dates), np.nan)),
+    })
+    write_table(tmp / "daily.parquet", daily)
+    write_table(tmp / "positions.parquet", panel_frame(ledger.dates, ledger.symbols, ledger.held))
+    write_table(tmp / "returns.parquet", panel_frame(md.dates, md.symbols, md.returns))
+    write_table(tmp / "costs.parquet", panel_frame(md.dates, md.symbols, md.field("cost")))
+
+    for layer, diag in ledger.layers.items():
+        frame = pd.DataFrame({"date": reb_dates, **{k: np.asarray(v, dtype=float) for k, v in diag.items()}})
+        write_table(tmp / "layers" / f"{layer}.parquet", frame)
+    allocator_daily = {k.removeprefix("allocator_"): v for k, v in d.items() if k.startswith("allocator_")}
+    if allocator_daily:
+        write_table(tmp / "layers" / "allocator_daily.parquet", pd.DataFrame({"date": dates, **allocator_daily}))
+    ev = ledger.events
+    write_table(tmp / "layers" / "execution_events.parquet", pd.DataFrame({
+        "date": pd.to_datetime(np.asarray(ledger.rebalance_dates)[np.asarray(ev["rebalance"], dtype=int)]),
+        "rebalance": np.asarray(ev["rebalance"], dtype=np.int64),
+        "symbol": np.asarray(ledger.symbols, dtype=object)[np.asarray(ev["instrument"], dtype=int)],
+        "before": np.asarray(ev["before"], dtype=float), "after": np.asarray(ev["after"], dtype=float),
+        "reason": np.asarray(ev["reason"], dtype=object),
+    }))
