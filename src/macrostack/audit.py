@@ -73,6 +73,8 @@ class RunFiles:
         self.alloc = read_table(path / "layers" / "allocator.parquet")
         self.events = read_table(path / "layers" / "execution_events.parquet")
         self.reb_idx = self.dates.get_indexer(self.reb_dates)
+        sleeves = path / "sleeves.parquet"
+        self.sleeves = read_table(sleeves) if sleeves.exists() else None
 
 
 def run_checks(f: RunFiles) -> list[Check]:
@@ -173,6 +175,16 @@ def run_checks(f: RunFiles) -> list[Check]:
     e = max(diffs, default=0.0)
     checks.append(Check(9, "metrics are computed from the exported net series", e <= 1e-12, e, "",
                         f"CAGR, vol, Sharpe, max drawdown recomputed from daily.parquet: max diff {e:.1e}"))
+
+    # 10. exact attribution: sleeves + residual = portfolio, gross, costs and net, every session
+    if f.sleeves is not None:
+        names = [c for c in f.sleeves.columns if c != "date" and ":" not in c]
+        errs = {part: np.abs(f.sleeves[[f"{n}{suffix}" for n in names]].to_numpy().sum(axis=1) - f.daily[col].to_numpy())
+                for part, suffix, col in (("gross", ":gross", "gross"), ("cost", ":cost", "cost"), ("net", "", "net"))}
+        e = max(float(v.max(initial=0.0)) for v in errs.values())
+        d = str(f.dates[int(np.argmax(errs["net"]))].date()) if len(f.dates) else ""
+        checks.append(Check(10, "attribution: sleeves + residual = portfolio (gross, costs, net)", e <= 1e-12, e, d,
+                            f"parts: {', '.join(names)}; max |Σ parts − portfolio| {e:.1e} over {len(f.dates)} sessions"))
     return checks
 
 

@@ -59,11 +59,69 @@ class TrendParams(Strict):
         return self
 
 
+class EwmacParams(Strict):
+    """EWMA crossover (SYSTEM.md §1): speeds (fast, slow) in sessions, forecasts scaled to avg |10|, capped."""
+    speeds: list[tuple[int, int]] = Field(default_factory=lambda: [(8, 32), (16, 64), (32, 128), (64, 256)])
+    vol_span: int = Field(25, ge=5, le=500)
+    forecast_cap: float = Field(20.0, gt=0)
+
+    @model_validator(mode="after")
+    def _speeds(self):
+        if not self.speeds or any(not 1 <= f < s for f, s in self.speeds):
+            raise ValueError("speeds must be non-empty (fast, slow) pairs with 1 <= fast < slow")
+        return self
+
+
+class CsmomParams(Strict):
+    """Cross-sectional momentum: lookback (sessions) → weight; market neutral."""
+    lookbacks: dict[int, float] = Field(default_factory=lambda: {63: 0.4, 126: 0.35, 252: 0.25})
+
+    @model_validator(mode="after")
+    def _lookbacks(self):
+        if not self.lookbacks or any(k < 5 or w < 0 for k, w in self.lookbacks.items()) or sum(self.lookbacks.values()) <= 0:
+            raise ValueError("lookbacks must map sessions >= 5 to weights >= 0 with a positive sum")
+        return self
+
+
+class CarryParams(Strict):
+    """Carry: annualised roll yield from held vs carry contract, smoothed, vol-normalised."""
+    smooth: int = Field(90, ge=1, le=500)
+
+
+class VolCarryParams(Strict):
+    """Vol carry: volatility-future term structure; short vol in contango."""
+    smooth: int = Field(10, ge=1, le=500)
+    symbols: list[str] = Field(default_factory=lambda: ["VIX", "V2X"])
+
+
+ENGINE_PARAMS = {"trend": TrendParams, "ewmac": EwmacParams, "csmom": CsmomParams, "carry": CarryParams,
+                 "vol_carry": VolCarryParams}
+
+
 class SleeveConfig(Strict):
-    engine: Literal["trend"] = "trend"
+    engine: Literal["trend", "ewmac", "csmom", "carry", "vol_carry"] = "trend"
     weight: float = Field(1.0, ge=0)
-    required: bool = True
-    params: TrendParams = Field(default_factory=TrendParams)
+    required: bool = Field(True, description="fail the run when the sleeve's data is missing (else INERT)")
+    params: TrendParams | EwmacParams | CsmomParams | CarryParams | VolCarryParams = Field(default_factory=TrendParams)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _engine_params(cls, data):
+        # Each engine has its own parameter model; validate `params` against it (unknown keys rejected).
+        if isinstance(data, dict):
+            engine = data.get("engine", "trend")
+            model = ENGINE_PARAMS.get(engine)
+            if model is not None and not isinstance(data.get("params"), BaseModel):
+                try:
+                    data = {**data, "params": model.model_validate(data.get("params") or {})}
+                except ValidationError as exc:
+                    err = exc.errors()[0]
+                    key = ".".join(str(p) for p in err["loc"])
+                    if err["type"] == "extra_forbidden":
+                        raise ValueError(f"params: unknown key {key!r} for engine {engine!r}") from None
+                    where = f"params.{key}" if key else "params"
+                    raise ValueError(f"{where}: {err['msg'].removeprefix('Value error, ')}") from None
+        return data
 
 
 class SignalConfig(Strict):
@@ -75,7 +133,45 @@ class SignalConfig(Strict):
 
 
 class ConstructionConfig(Strict):
-    method: Literal["static"] = "static"
+    """How sleeves are mixed: `static` ω (normalised), or from trailing sleeve returns:
+    `inverse_vol` (ω ∝ 1/σ_k) or `erc` (equal risk contribution)."""
+    method: Literal["static", "inverse_vol", "erc"] = "static"
+    lookback: int = Field(252, ge=20, le=2520, description="sessions of sleeve returns for inverse_vol / erc")
+
+
+class GateConfig(Strict):
+    """One engine-policy gate: turn a sleeve down when a stress feature is high."""
+    sleeve: str
+    feature: Literal["realised_vol_percentile", "vol_level_percentile", "term_structure_inversion"]
+    symbol: str
+    window: int = Field(21, ge=2, le=252, description="realised-vol window (sessions)")
+    lookback: int = Field(252, ge=20, le=2520, description="percentile history (sessions)")
+    threshold: float = Field(0.95, description="feature value at which the gate starts to close")
+    mode: Literal["binary", "throttle"] = "binary"
+    full_off: float = Field(1.0, description="throttle: feature value at which the gate is fully closed")
+
+    @model_validator(mode="after")
+    def _throttle(self):
+        if self.mode == "throttle" and self.full_off <= self.threshold:
+            raise ValueError("full_off must be > threshold for a throttle gate")
+        return self
+
+
+class PolicyConfig(Strict):
+    gates: list[GateConfig] = Field(default_factory=list)
+
+
+class OverlayConfig(Strict):
+    """Dated bounded tilts from a CSV/YAML file (start, end, scope, target, tilt, reason)."""
+    file: str | None = None
+    min_tilt: float = Field(0.5, ge=0)
+    max_tilt: float = Field(1.5, gt=0)
+
+    @model_validator(mode="after")
+    def _bounds(self):
+        if self.min_tilt > self.max_tilt:
+            raise ValueError("min_tilt must be <= max_tilt")
+        return self
 
 
 class RiskTargetingConfig(Strict):
@@ -123,7 +219,9 @@ class StackConfig(Strict):
     data: DataConfig = Field(default_factory=DataConfig)
     sleeves: dict[str, SleeveConfig] = Field(default_factory=lambda: {"trend": SleeveConfig()})
     signals: SignalConfig = Field(default_factory=SignalConfig)
+    policy: PolicyConfig = Field(default_factory=PolicyConfig)
     construction: ConstructionConfig = Field(default_factory=ConstructionConfig)
+    overlay: OverlayConfig = Field(default_factory=OverlayConfig)
     risk_targeting: RiskTargetingConfig = Field(default_factory=RiskTargetingConfig)
     allocator: AllocatorConfig = Field(default_factory=AllocatorConfig)
     execution: ExecutionConfig = Field(default_factory=ExecutionConfig)
@@ -132,6 +230,9 @@ class StackConfig(Strict):
     def _sleeves(self):
         if not self.sleeves or sum(s.weight for s in self.sleeves.values()) <= 0:
             raise ValueError("sleeves: at least one sleeve with weight > 0 is needed")
+        for gate in self.policy.gates:
+            if gate.sleeve not in self.sleeves:
+                raise ValueError(f"policy gate for unknown sleeve {gate.sleeve!r} (sleeves: {', '.join(self.sleeves)})")
         return self
 
     def resolved(self) -> dict:

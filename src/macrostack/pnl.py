@@ -22,24 +22,36 @@ from dataclasses import dataclass
 import numpy as np
 
 
+def hold_factors(w_exec: np.ndarray, returns: np.ndarray, holding: str) -> tuple[np.ndarray, np.ndarray]:
+    """Per-instrument factors f [n, N] with held = w_exec · f, and the factors after the last return [N].
+
+    `constant`: f = 1. `drift`: f = G_i / V after the period's earlier sessions (module
+    docstring). The factors do not depend on how w_exec splits into sleeves, which is what
+    makes sleeve attribution exact under drift too. `returns` come through `booked_returns`.
+    """
+    n, k = returns.shape
+    if holding == "constant":
+        return np.ones((n, k)), np.ones(k)
+    growth = np.cumprod(1.0 + returns, axis=0)              # G after each session
+    nav = 1.0 + (growth - 1.0) @ w_exec                     # V after each session
+    after = growth / nav[:, None]
+    factors = np.empty((n, k))
+    if n:
+        factors[0] = 1.0
+        factors[1:] = after[:-1]
+    return factors, (after[-1] if n else np.ones(k))
+
+
 def hold(w_exec: np.ndarray, returns: np.ndarray, holding: str) -> tuple[np.ndarray, np.ndarray]:
     """Held weights on each session of one period [n, N], and the weights after its last return [N].
 
     `returns` are the period's sessions' returns [n, N] with missing returns already 0
     (`booked_returns`).
     """
-    n = returns.shape[0]
-    r = returns
-    if holding == "constant":
-        return np.broadcast_to(w_exec, (n, len(w_exec))), w_exec
-    growth = np.cumprod(1.0 + r, axis=0)                    # G after each session
-    nav = 1.0 + (growth - 1.0) @ w_exec                     # V after each session
-    after = w_exec * growth / nav[:, None]                  # weights after each session's return
-    held = np.empty((n, len(w_exec)))
-    if n:
-        held[0] = w_exec
-        held[1:] = after[:-1]
-    return held, (after[-1] if n else w_exec.copy())
+    if holding == "constant":  # the common case, without materialising factors of 1
+        return np.broadcast_to(w_exec, (returns.shape[0], len(w_exec))), w_exec
+    factors, end = hold_factors(w_exec, returns, holding)
+    return w_exec * factors, w_exec * end
 
 
 @dataclass

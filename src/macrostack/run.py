@@ -16,10 +16,12 @@ from macrostack.config import StackConfig, load_config
 from macrostack.data.ingest import ensure_default_dataset
 from macrostack.data.market import load_market_data
 from macrostack.data.store import DEFAULT_DATASET, MarketStore
+from macrostack.engines import data_fields
 from macrostack.errors import InputError
 from macrostack.metrics import performance_metrics
 from macrostack.runs import catalog
-from macrostack.runs.artifacts import publish, read_table, resolve_run, staging_dir, write_json
+from macrostack.attribution import attribute, sleeve_contributions, sleeve_summary, sleeves_frame
+from macrostack.runs.artifacts import publish, read_table, resolve_run, staging_dir, write_json, write_table
 from macrostack.runs.writer import write_ledger
 from macrostack.simulate import Ledger, simulate, warmup_sessions
 
@@ -49,10 +51,20 @@ def with_dates(cfg: StackConfig, start=None, end=None) -> StackConfig:
     return parse_config(raw, "--start/--end")
 
 
+def needed_fields(cfg: StackConfig) -> tuple[str, ...]:
+    """The MarketData panels the configured engines and policy gates read."""
+    fields = set(data_fields(s.engine for s in cfg.sleeves.values() if s.weight > 0))
+    if any(g.feature != "realised_vol_percentile" for g in cfg.policy.gates):
+        fields.update(("price", "carry", "forward", "price_contract", "carry_contract", "forward_contract"))
+    return tuple(sorted(fields))
+
+
 def layers_hash(cfg: StackConfig, data_hash: str) -> str:
     """Identity of the data and layers 1–5: a precomputed allocator replay requires it to match."""
     raw = cfg.resolved()
-    key = {k: raw[k] for k in ("data", "sleeves", "signals", "construction", "risk_targeting")}
+    key = {k: raw[k] for k in ("data", "sleeves", "signals", "policy", "construction", "overlay", "risk_targeting")}
+    if cfg.overlay.file:  # the tilts themselves, not just the file name
+        key["overlay_file"] = hashlib.sha256(Path(cfg.overlay.file).read_bytes()).hexdigest()
     key["data_hash"] = data_hash
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
 
@@ -82,7 +94,7 @@ def run_stack(config: str | Path | StackConfig = "core", *, start=None, end=None
         ensure_default_dataset(store, progress=progress)
     with MarketStore(store, read_only=True) as st:
         md = load_market_data(st, cfg.data.dataset, cfg.data.universe, cfg.data.start, cfg.data.end,
-                              warmup=warmup_sessions(cfg), fields=("ret", "cost"))
+                              warmup=warmup_sessions(cfg), fields=needed_fields(cfg))
     t_load = time.perf_counter() - t0
     lhash = layers_hash(cfg, md.data_hash)
     scalars = _precomputed(cfg, out, lhash) if cfg.allocator.mode == "precomputed" else None
@@ -94,6 +106,12 @@ def run_stack(config: str | Path | StackConfig = "core", *, start=None, end=None
         d["net"], ledger.dates, gross=d["gross"], costs=d["cost"], gross_exposure=d["gross_exposure"],
         net_exposure=d["net_exposure"], traded=d["traded"], target_vol=cfg.risk_targeting.target_vol, start=start_idx)
     metrics["execution_events"] = len(ledger.events["reason"])
+    parts = attribute(sleeve_contributions(ledger.sleeve_pre, ledger.stages["w_pre"],
+                                           ledger.layers["risk_targeting"]["leverage"],
+                                           ledger.layers["allocator"]["scalar_applied"]),
+                      ledger.stages["w_exec"], ledger.rebalance_idx, md.returns, md.field("cost"),
+                      cfg.execution.lag, cfg.execution.holding)
+    attribution = sleeve_summary(parts, start_idx)
     config_hash = cfg.config_hash()
     run_id = run_id or f"{cfg.name}-{hashlib.sha256((config_hash + md.data_hash).encode()).hexdigest()[:10]}"
     manifest = {
@@ -101,16 +119,18 @@ def run_stack(config: str | Path | StackConfig = "core", *, start=None, end=None
         "layers_hash": lhash,
         "data": {"dataset": md.dataset, "content_hash": md.data_hash, "symbols": list(md.symbols),
                  "first_session": str(md.dates[0]), "last_session": str(md.dates[-1]),
-                 "warmup_sessions": int(md.start_index)},
+                 "warmup_sessions": int(md.start_index),
+                 "asset_classes": dict(zip(md.instruments["symbol"], md.instruments["asset_class"].fillna("Unknown")))},
         "pnl_contract": {"lag": cfg.execution.lag, "holding": cfg.execution.holding, "definition": PNL_CONTRACT},
         "stage_statuses": ledger.statuses, "ready_index": int(start_idx),
         "ready_date": str(ledger.dates[start_idx]), "n_rebalances": len(ledger.rebalance_idx),
-        "metrics": metrics, "audit": "PENDING",
+        "metrics": metrics, "attribution": attribution, "inert_sleeves": ledger.inert, "audit": "PENDING",
     }
     t1 = time.perf_counter()
     tmp = staging_dir(out, run_id)
     try:
         write_ledger(tmp, ledger, md, cfg.execution.lag)
+        write_table(tmp / "sleeves.parquet", sleeves_frame(ledger.dates, parts))
         write_json(tmp / "manifest.json", manifest)
         audit = audit_run(tmp, json.loads((tmp / "manifest.json").read_text()))
         manifest["audit"] = audit["verdict"]

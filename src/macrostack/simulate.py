@@ -21,9 +21,9 @@ import numpy as np
 
 from macrostack.config import StackConfig
 from macrostack.data.market import MarketData
-from macrostack.engines import trend
+from macrostack.engines import CONTRACT_DATA_HINT, ENGINES
 from macrostack.errors import InputError
-from macrostack.layers import construction, sleeves
+from macrostack.layers import construction, overlay, policy, sleeves
 from macrostack.layers.allocator.profiles import get_profile
 from macrostack.layers.allocator.regime import Allocator
 from macrostack.layers.allocator.state import mean_pairwise_correlation
@@ -48,6 +48,9 @@ class Ledger:
     ready_index: int                  # first session that holds weights from a ready stack
     timings: dict[str, float] = field(default_factory=dict)
     statuses: dict[str, str] = field(default_factory=dict)
+    sleeve_pre: dict[str, np.ndarray] = field(default_factory=dict)  # each sleeve's part of w_pre [R, N]
+    inert: dict[str, str] = field(default_factory=dict)              # INERT sleeve → why and how to fix
+    overlay_log: object = None                                       # applied tilts (DataFrame)
 
     @property
     def rebalance_dates(self) -> np.ndarray:
@@ -56,8 +59,17 @@ class Ledger:
 
 def warmup_sessions(cfg: StackConfig) -> int:
     """Sessions of history every component needs before `start` (the largest lookback)."""
-    engine = max(trend.lookback(s.params) for s in cfg.sleeves.values())
-    return max(engine, cfg.risk_targeting.vol_lookback, 60) + 1
+    engine = max(ENGINES[s.engine].lookback(s.params) for s in cfg.sleeves.values() if s.weight > 0)
+    construction_lb = cfg.construction.lookback if cfg.construction.method != "static" else 0
+    return max(engine, cfg.risk_targeting.vol_lookback, construction_lb, 60) + 1
+
+
+def _inert(name: str, sc, why: str, md: MarketData, statuses: dict, notes: dict) -> None:
+    message = f"sleeve {name!r} ({sc.engine}) is INERT: {why}"
+    if sc.required:
+        raise InputError(message, f"sleeves.{name}", f"{CONTRACT_DATA_HINT}, or set required: false")
+    statuses[f"sleeve:{name}"] = "inert"
+    notes[name] = f"{why}; {CONTRACT_DATA_HINT}"
 
 
 def simulate(cfg: StackConfig, md: MarketData, precomputed_scalars: np.ndarray | None = None) -> Ledger:
@@ -82,24 +94,49 @@ def simulate(cfg: StackConfig, md: MarketData, precomputed_scalars: np.ndarray |
     vol = sleeves.instrument_vol(returns, cfg.signals)[reb]
     stages: dict[str, np.ndarray] = {}
     statuses: dict[str, str] = {}
+    inert_notes: dict[str, str] = {}
     sleeve_w: dict[str, np.ndarray] = {}
     for name, sc in cfg.sleeves.items():
         if sc.weight == 0:
             statuses[f"sleeve:{name}"] = "off"
             continue
-        signal = trend.trend_signal(returns, sc.params)[reb]
+        engine = ENGINES[sc.engine]
+        missing = engine.missing_data(md)
+        if missing:
+            _inert(name, sc, f"dataset {md.dataset!r} has no {', '.join(missing)}", md, statuses, inert_notes)
+            continue
+        signal = engine.signal(md, sc.params)[reb]
         lap(f"engine:{name}")
+        if not np.isfinite(signal).any():
+            _inert(name, sc, "its signal is never ready in this period (data too short or absent)", md, statuses,
+                   inert_notes)
+            continue
         w, _ = sleeves.sleeve_weights(signal, vol, trad, returns, reb, cfg.signals, cfg.risk_targeting)
         stages[f"signal:{name}"] = np.nan_to_num(signal)
         stages[f"sleeve:{name}"] = w
         statuses[f"sleeve:{name}"] = "effective"
         sleeve_w[name] = w
         lap("sleeve_sizing")
+    if not sleeve_w:
+        raise InputError("no sleeve is effective: every sleeve is off or INERT", "sleeves",
+                         "enable a sleeve whose data the dataset has")
 
-    # Layer 3: construction.
-    w_pre = construction.static_mix(sleeve_w, {k: s.weight for k, s in cfg.sleeves.items() if k in sleeve_w})
+    # Layer 2: engine policy gates (lagged one rebalance); Layer 3: construction; Layer 4: overlay.
+    gates, policy_diag = policy.sleeve_gates(cfg.policy, list(sleeve_w), md, reb)
+    statuses["policy"] = "effective" if cfg.policy.gates else "off"
+    omega = construction.mixing_panel(cfg.construction, {k: cfg.sleeves[k].weight for k in sleeve_w}, sleeve_w,
+                                      returns, reb)
+    asset_class_of = dict(zip(md.instruments["symbol"], md.instruments["asset_class"].fillna("Unknown")))
+    sleeve_tilt, inst_tilt, overlay_log = overlay.overlay_tilts(cfg.overlay, list(sleeve_w), md.symbols,
+                                                                asset_class_of, md.dates[reb])
     statuses["construction"] = "effective"
-    lap("construction")
+    statuses["overlay"] = "effective" if cfg.overlay.file else "off"
+    sleeve_pre = {k: (omega[k] * gates[k] * sleeve_tilt[k])[:, None] * sleeve_w[k] * inst_tilt
+                  for k in omega}
+    w_pre = sum(sleeve_pre.values())
+    construction_diag = {**{f"omega:{k}": v for k, v in omega.items()},
+                         **{f"tilt:{k}": v for k, v in sleeve_tilt.items()}}
+    lap("policy+construction+overlay")
 
     # Layer 5: risk targeting (vectorised over rebalances).
     rt = RiskTargeting(cfg.risk_targeting).apply(w_pre, returns, reb)
@@ -170,7 +207,8 @@ def simulate(cfg: StackConfig, md: MarketData, precomputed_scalars: np.ndarray |
 
     stages.update({"w_pre": w_pre, "w_rt": rt.weights, "w_alloc": w_alloc, "w_exec": w_exec})
     layers = {"risk_targeting": rt.diagnostics(),
-              "allocator": {"scalar_applied": scalar_applied, "scalar_at_rebalance": scalar_at}}
+              "allocator": {"scalar_applied": scalar_applied, "scalar_at_rebalance": scalar_at},
+              "policy": policy_diag, "construction": construction_diag}
     daily_extra = {}
     if allocator is not None:
         diag = allocator.diagnostics()
@@ -187,4 +225,4 @@ def simulate(cfg: StackConfig, md: MarketData, precomputed_scalars: np.ndarray |
              "gross_exposure": np.abs(held).sum(axis=1), "net_exposure": held.sum(axis=1), **daily_extra}
     return Ledger(dates=md.dates, symbols=md.symbols, rebalance_idx=reb, stages=stages, layers=layers,
                   daily=daily, held=held, events=events, ready_index=ready_index, timings=timings,
-                  statuses=statuses)
+                  statuses=statuses, sleeve_pre=sleeve_pre, inert=inert_notes, overlay_log=overlay_log)

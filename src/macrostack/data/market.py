@@ -21,7 +21,11 @@ from macrostack.data.calendar import rebalance_indices
 from macrostack.data.store import DEFAULT_DATASET, MarketStore
 from macrostack.errors import InputError
 
-PANEL_FIELDS = ("adjusted_close", "price", "carry", "forward", "ret", "cost")
+PANEL_FIELDS = ("adjusted_close", "price", "carry", "forward", "ret", "cost",
+                "price_contract", "carry_contract", "forward_contract")
+# Contract ids "YYYYMM00" load as months since year 0 (year·12 + month), so that the distance
+# between two contracts in years is a difference / 12.
+_CONTRACT_MONTHS = "CAST(substr({c}, 1, 4) AS INTEGER) * 12 + CAST(substr({c}, 5, 2) AS INTEGER)"
 DEFAULT_FIELDS = ("adjusted_close", "ret", "cost")
 
 
@@ -115,7 +119,7 @@ def load_market_data(
     dates = dates[lo:]
     start_index = first - lo
 
-    cols = ", ".join(fields)
+    cols = ", ".join(f"{_CONTRACT_MONTHS.format(c=f)} AS {f}" if f.endswith("_contract") else f for f in fields)
     table = con.sql(
         f"SELECT list_position($symbols, symbol) - 1 AS col, date, {cols} FROM bars "
         "WHERE dataset = $dataset AND list_contains($symbols, symbol) AND date >= $lo AND date <= $hi",
@@ -127,7 +131,7 @@ def load_market_data(
     panels = {}
     for name in fields:
         panel = np.full(shape, np.nan)
-        panel[row, col] = table.column(name).to_numpy(zero_copy_only=False)
+        panel[row, col] = table.column(name).to_numpy(zero_copy_only=False).astype(float)
         panels[name] = panel
     if "cost" in panels:
         panels["cost"] = _ffill(panels["cost"])

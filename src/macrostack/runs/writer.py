@@ -53,6 +53,8 @@ def write_ledger(tmp: Path, ledger: Ledger, md: MarketData, lag: int) -> None:
     write_table(tmp / "returns.parquet", panel_frame(md.dates, md.symbols, md.returns))
     write_table(tmp / "costs.parquet", panel_frame(md.dates, md.symbols, md.field("cost")))
 
+    if ledger.overlay_log is not None and len(ledger.overlay_log):
+        write_table(tmp / "layers" / "overlay.parquet", ledger.overlay_log.reset_index(drop=True))
     for layer, diag in ledger.layers.items():
         frame = pd.DataFrame({"date": reb_dates, **{k: np.asarray(v, dtype=float) for k, v in diag.items()}})
         write_table(tmp / "layers" / f"{layer}.parquet", frame)
