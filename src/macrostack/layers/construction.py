@@ -75,7 +75,9 @@ def mixing_panel(cfg: ConstructionConfig, budgets: dict[str, float], sleeves: di
     win = r[np.clip(rows, 0, None)]
     win[rows < 0] = np.nan
     ready = (np.isfinite(win).sum(axis=1) >= lb // 2).all(axis=1)
-    x = np.nan_to_num(win - np.nanmean(np.where(np.isfinite(win), win, np.nan), axis=1, keepdims=True))
+    count = np.isfinite(win).sum(axis=1, keepdims=True)
+    mean = np.nansum(win, axis=1, keepdims=True) / np.maximum(count, 1)
+    x = np.nan_to_num(win - mean)
     budget = np.array([b[k] for k in names])
     if cfg.method == "inverse_vol":
         vol = np.sqrt((x * x).sum(axis=1) / np.maximum(np.isfinite(win).sum(axis=1) - 1, 1))

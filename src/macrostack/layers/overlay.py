@@ -42,7 +42,7 @@ def read_tilts(path: str | Path) -> pd.DataFrame:
 
 
 def validate_tilts(frame: pd.DataFrame, cfg: OverlayConfig, sleeves, symbols, asset_classes, where: str) -> pd.DataFrame:
-    out = frame.copy()
+    rows = []
     for i, row in enumerate(frame.itertuples(index=False)):
         line = f"{where} row {i + 1}"
         try:
@@ -56,14 +56,18 @@ def validate_tilts(frame: pd.DataFrame, cfg: OverlayConfig, sleeves, symbols, as
         known = {"sleeve": sleeves, "symbol": symbols, "asset_class": asset_classes}[row.scope]
         if row.target not in set(known):
             raise InputError(f"unknown {row.scope} {row.target!r}", line, f"use one of {', '.join(map(str, sorted(set(known))))}")
-        tilt = float(row.tilt)
+        try:
+            tilt = float(row.tilt)
+        except (TypeError, ValueError):
+            tilt = float("nan")
         if not (np.isfinite(tilt) and cfg.min_tilt <= tilt <= cfg.max_tilt):
             raise InputError(f"tilt {row.tilt} outside [{cfg.min_tilt}, {cfg.max_tilt}]", line,
                              "tilts are bounded: change the tilt or overlay.min_tilt/max_tilt")
         if not isinstance(row.reason, str) or not row.reason.strip():
             raise InputError("a tilt needs a reason", line)
-        out.iloc[i, 0], out.iloc[i, 1], out.iloc[i, 4] = start, end, tilt
-    return out
+        rows.append({"start": start, "end": end, "scope": row.scope, "target": row.target, "tilt": tilt,
+                     "reason": row.reason.strip()})
+    return pd.DataFrame(rows, columns=list(COLUMNS))
 
 
 def overlay_tilts(cfg: OverlayConfig, sleeves: list[str], symbols, asset_class_of: dict[str, str],
