@@ -72,3 +72,15 @@ def test_defect8_allocator_state_is_daily_even_with_monthly_rebalances():
     net = led.daily["net"]
     d = len(net) - 1
     assert rvol[d] == pytest.approx(np.std(net[d - 19: d + 1], ddof=1) * np.sqrt(252), rel=1e-12)
+
+
+def test_sanity_gate_sign_only_equal_weight_by_hand():
+    """The sanity check's P&L is Σ sign(s)/n · r from the next session, by hand on real numbers."""
+    from macrostack.config import load_config
+    from macrostack.sanity import sanity_check
+
+    rng = np.random.default_rng(11)
+    r = rng.normal(0, 0.01, (700, 2)) + np.array([0.001, -0.001])  # one up-, one down-trend
+    res = sanity_check(load_config("trend_only"), "trend", market(r))
+    assert res["sharpe_gross"] > 1.0  # long the riser, short the faller
+    assert res["sharpe_net"] == res["sharpe_gross"]  # zero costs in this market

@@ -320,3 +320,40 @@ def config_list() -> None:
 
     for name in bundled_profiles():
         console.print(f"{name:12s} {load_config(name).description}", markup=False)
+
+
+@app.command("sanity")
+@handles_input_errors
+def sanity_cmd(
+    sleeve: str = typer.Argument(..., help="A sleeve of the profile (e.g. trend)."),
+    profile: str = typer.Option("core", "--profile", help="Profile or YAML file defining the sleeve."),
+    start: Optional[str] = typer.Option(None, "--start"),
+    end: Optional[str] = typer.Option(None, "--end"),
+    store: Optional[Path] = StoreOpt,
+) -> None:
+    """Promotion gate: sign-only, equal-weight, daily check of one sleeve; prints its Sharpe."""
+    from macrostack.data.ingest import ensure_default_dataset
+    from macrostack.data.market import load_market_data
+    from macrostack.data.store import DEFAULT_DATASET, MarketStore
+    from macrostack.run import needed_fields, with_dates
+    from macrostack.sanity import sanity_check
+    from macrostack.simulate import warmup_sessions
+    from macrostack.config import load_config
+
+    cfg = with_dates(load_config(profile), start, end)
+    if cfg.data.dataset == DEFAULT_DATASET:
+        ensure_default_dataset(store)
+    with MarketStore(store, read_only=True) as st:
+        md = load_market_data(st, cfg.data.dataset, cfg.data.universe, cfg.data.start, cfg.data.end,
+                              warmup=warmup_sessions(cfg), fields=needed_fields(cfg))
+    res = sanity_check(cfg, sleeve, md)
+    table = Table(title=f"sanity: sleeve {sleeve} ({res['engine']}) on {md.dataset}, sign-only equal-weight daily")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    table.add_row("Sharpe (gross)", f"{res['sharpe_gross']:.2f}")
+    table.add_row("Sharpe (net of costs)", f"{res['sharpe_net']:.2f}")
+    table.add_row("annual return (net)", f"{res['ann_return_net']:.2%}")
+    table.add_row("annual vol", f"{res['ann_vol']:.2%}")
+    table.add_row("turnover / year", f"{res['turnover_per_year']:.1f}")
+    table.add_row("period", f"{res['first_date']} → {res['last_date']}")
+    console.print(table)
