@@ -91,7 +91,8 @@ def sleeve_summary(parts: dict[str, dict[str, np.ndarray]], start: int) -> dict:
         rows[name] = {"contribution": float(x.mean() * SESSIONS_PER_YEAR),
                       "cost": float(p["cost"][start:].mean() * SESSIONS_PER_YEAR),
                       "vol": float(sd * np.sqrt(SESSIONS_PER_YEAR)),
-                      "sharpe": float(x.mean() / sd * np.sqrt(SESSIONS_PER_YEAR)) if sd > 0 else float("nan")}
+                      # a residual of rounding noise (≈1e-18) has no meaningful Sharpe
+                 "sharpe": float(x.mean() / sd * np.sqrt(SESSIONS_PER_YEAR)) if sd > 1e-12 else float("nan")}
         series[name] = x
     names = [k for k in series if k != RESIDUAL]
     corr = np.corrcoef(np.stack([series[k] for k in names])) if len(names) > 1 else np.ones((1, 1))

@@ -46,10 +46,11 @@ def _day(value) -> str:
     return "—" if value is None or value != value else str(value)[:10]
 
 
-def progress_bar(total: int, description: str):
-    """A rich progress bar and the `progress(advance, description)` callback driving it."""
+def progress_bar(total: int, description: str, enabled: bool = True):
+    """A rich progress bar (on stderr, only on a terminal) and the `progress(advance, description)` callback."""
     bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                   TimeElapsedColumn(), console=err_console, transient=True, disable=not sys.stderr.isatty())
+                   TimeElapsedColumn(), console=err_console, transient=True,
+                   disable=not (enabled and sys.stderr.isatty()))
     task = bar.add_task(description, total=total)
 
     def advance(n: int, text: str) -> None:
@@ -182,6 +183,22 @@ def data_check(dataset: str = DatasetOpt, store: Optional[Path] = StoreOpt) -> N
 
 # ---------------------------------------------------------------------------- runs
 OutOpt = typer.Option(Path("runs"), "--out", help="Directory holding run directories and the run catalog.")
+JsonOpt = typer.Option(False, "--json", help="Print machine-readable JSON instead of tables.")
+QuietOpt = typer.Option(False, "--quiet", "-q", help="No progress bars or tables; errors still print.")
+
+
+def _print_json(data) -> None:
+    import json
+
+    from macrostack.runs.artifacts import jsonable
+    typer.echo(json.dumps(jsonable(data), indent=2, sort_keys=True, default=str))
+
+
+def _run_summary(manifest: dict, audit: dict, path: Path) -> dict:
+    return {"run_id": manifest["run_id"], "path": str(path), "metrics": manifest["metrics"],
+            "attribution": manifest.get("attribution"), "stage_statuses": manifest["stage_statuses"],
+            "inert_sleeves": manifest.get("inert_sleeves", {}), "ready_date": manifest["ready_date"],
+            "audit": {"verdict": audit["verdict"], "failed": audit["failed"]}}
 config_app = typer.Typer(help="Stack configurations: bundled profiles and YAML files.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 
@@ -216,6 +233,18 @@ def _print_run(manifest: dict, audit: dict, path: Path) -> None:
     for k, v in manifest["stage_statuses"].items():
         st.add_row(k, v)
     console.print(st)
+    attribution = manifest.get("attribution")
+    if attribution and attribution.get("sleeves"):
+        at = Table(title="sleeves (exact attribution of net P&L; residual = caps, buffer)")
+        for col in ("sleeve", "contribution / yr", "cost / yr", "vol", "Sharpe"):
+            at.add_column(col, justify="left" if col == "sleeve" else "right")
+        for name, row in attribution["sleeves"].items():
+            sharpe = row["sharpe"]
+            at.add_row(name, f"{row['contribution']:.2%}", f"{row['cost']:.2%}", f"{row['vol']:.2%}",
+                       "—" if sharpe is None or sharpe != sharpe else f"{sharpe:.2f}")
+        console.print(at)
+    for name, why in (manifest.get("inert_sleeves") or {}).items():
+        console.print(f"[yellow]INERT[/] sleeve {name}: {why}", highlight=False)
     colour = "green" if audit["verdict"] == "PASS" else "red"
     console.print(f"audit: [bold {colour}]{audit['verdict']}[/]" +
                   (f" — failed: {'; '.join(audit['failed'])}" if audit["failed"] else "")
@@ -232,25 +261,35 @@ def run_cmd(
     run_id: Optional[str] = typer.Option(None, "--run-id", help="Run id (default: profile + content hash)."),
     out: Path = OutOpt,
     store: Optional[Path] = StoreOpt,
+    as_json: bool = JsonOpt,
+    quiet: bool = QuietOpt,
 ) -> None:
     """Run a stack over real data: ingest the default dataset if needed, simulate, audit, write artifacts."""
     from macrostack.run import run_stack
 
-    bar, advance = progress_bar(4, "first run: ingest trendfollowing")
+    bar, advance = progress_bar(4, "first run: ingest trendfollowing", enabled=not (quiet or as_json))
     with bar:
         result = run_stack(config, start=start, end=end, run_id=run_id, out=out, store=store, progress=advance)
-    _print_run(result.manifest, result.audit, result.path)
+    if as_json:
+        _print_json(_run_summary(result.manifest, result.audit, result.path))
+    elif quiet:
+        typer.echo(str(result.path))
+    else:
+        _print_run(result.manifest, result.audit, result.path)
     if result.audit["verdict"] != "PASS":
         raise typer.Exit(code=1)
 
 
 @app.command("runs")
 @handles_input_errors
-def runs_cmd(out: Path = OutOpt) -> None:
+def runs_cmd(out: Path = OutOpt, as_json: bool = JsonOpt) -> None:
     """List the runs in the catalog."""
     from macrostack.runs.catalog import list_runs
 
     runs = list_runs(out)
+    if as_json:
+        _print_json(runs.astype(object).where(runs.notna(), None).to_dict(orient="records"))
+        return
     table = Table(title=f"runs in {out}")
     for col in ("run id", "created (UTC)", "profile", "dataset", "period", "CAGR", "vol", "Sharpe", "max DD", "audit"):
         table.add_column(col)
@@ -262,7 +301,7 @@ def runs_cmd(out: Path = OutOpt) -> None:
 
 @app.command("show")
 @handles_input_errors
-def show_cmd(run: str, out: Path = OutOpt) -> None:
+def show_cmd(run: str, out: Path = OutOpt, as_json: bool = JsonOpt) -> None:
     """Summarise one run: metrics, stage statuses, audit verdict."""
     import json
 
@@ -271,12 +310,15 @@ def show_cmd(run: str, out: Path = OutOpt) -> None:
     path = resolve_run(out, run)
     manifest = json.loads((path / "manifest.json").read_text())
     audit = json.loads((path / "audit.json").read_text())
+    if as_json:
+        _print_json(_run_summary(manifest, audit, path))
+        return
     _print_run(manifest, audit, path)
 
 
 @app.command("audit")
 @handles_input_errors
-def audit_cmd(run: str, out: Path = OutOpt) -> None:
+def audit_cmd(run: str, out: Path = OutOpt, as_json: bool = JsonOpt) -> None:
     """Re-check a run's weight lifecycle from its artifacts alone; exit 1 if a check fails."""
     import json
 
@@ -286,6 +328,11 @@ def audit_cmd(run: str, out: Path = OutOpt) -> None:
     path = resolve_run(out, run)
     manifest = json.loads((path / "manifest.json").read_text())
     result = audit_run(path, manifest, write=False)
+    if as_json:
+        _print_json(result)
+        if result["verdict"] != "PASS":
+            raise typer.Exit(code=1)
+        return
     table = Table(title=f"audit of {manifest['run_id']} (re-derived from {path})")
     for col in ("#", "check", "result", "max error", "where"):
         table.add_column(col)
