@@ -379,20 +379,12 @@ def sanity_cmd(
     store: Optional[Path] = StoreOpt,
 ) -> None:
     """Promotion gate: sign-only, equal-weight, daily check of one sleeve; prints its Sharpe."""
-    from macrostack.data.ingest import ensure_default_dataset
-    from macrostack.data.market import load_market_data
-    from macrostack.data.store import DEFAULT_DATASET, MarketStore
-    from macrostack.run import needed_fields, with_dates
-    from macrostack.sanity import sanity_check
-    from macrostack.simulate import warmup_sessions
     from macrostack.config import load_config
+    from macrostack.run import load_run_data, with_dates
+    from macrostack.sanity import sanity_check
 
     cfg = with_dates(load_config(profile), start, end)
-    if cfg.data.dataset == DEFAULT_DATASET:
-        ensure_default_dataset(store)
-    with MarketStore(store, read_only=True) as st:
-        md = load_market_data(st, cfg.data.dataset, cfg.data.universe, cfg.data.start, cfg.data.end,
-                              warmup=warmup_sessions(cfg), fields=needed_fields(cfg))
+    md = load_run_data(cfg, store)
     res = sanity_check(cfg, sleeve, md)
     table = Table(title=f"sanity: sleeve {sleeve} ({res['engine']}) on {md.dataset}, sign-only equal-weight daily")
     table.add_column("metric")

@@ -59,6 +59,15 @@ def needed_fields(cfg: StackConfig) -> tuple[str, ...]:
     return tuple(sorted(fields))
 
 
+def load_run_data(cfg: StackConfig, store: Path | None = None, progress=None):
+    """MarketData for a config: the default dataset is ingested on first use; warm-up included."""
+    if cfg.data.dataset == DEFAULT_DATASET:
+        ensure_default_dataset(store, progress=progress)
+    with MarketStore(store, read_only=True) as st:
+        return load_market_data(st, cfg.data.dataset, cfg.data.universe, cfg.data.start, cfg.data.end,
+                                warmup=warmup_sessions(cfg), fields=needed_fields(cfg))
+
+
 def layers_hash(cfg: StackConfig, data_hash: str) -> str:
     """Identity of the data and layers 1–5: a precomputed allocator replay requires it to match."""
     raw = cfg.resolved()
@@ -90,11 +99,7 @@ def run_stack(config: str | Path | StackConfig = "core", *, start=None, end=None
     cfg = config if isinstance(config, StackConfig) else load_config(config)
     cfg = with_dates(cfg, start, end)
     out = Path(out)
-    if cfg.data.dataset == DEFAULT_DATASET:
-        ensure_default_dataset(store, progress=progress)
-    with MarketStore(store, read_only=True) as st:
-        md = load_market_data(st, cfg.data.dataset, cfg.data.universe, cfg.data.start, cfg.data.end,
-                              warmup=warmup_sessions(cfg), fields=needed_fields(cfg))
+    md = load_run_data(cfg, store, progress)
     t_load = time.perf_counter() - t0
     lhash = layers_hash(cfg, md.data_hash)
     scalars = _precomputed(cfg, out, lhash) if cfg.allocator.mode == "precomputed" else None
