@@ -75,6 +75,7 @@ class EwmacParams(Strict):
 class CsmomParams(Strict):
     """Cross-sectional momentum: lookback (sessions) → weight; market neutral."""
     lookbacks: dict[int, float] = Field(default_factory=lambda: {63: 0.4, 126: 0.35, 252: 0.25})
+    stale_after: int = Field(10, ge=1, le=100, description="rank only instruments with a bar this recently")
 
     @model_validator(mode="after")
     def _lookbacks(self):

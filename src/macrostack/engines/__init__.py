@@ -51,7 +51,7 @@ def _ewmac_lookback(p):
 
 def _csmom(md, p):
     from macrostack.engines import csmom
-    return csmom.signal(md.returns, lookbacks=dict(p.lookbacks))
+    return csmom.signal(md.returns, lookbacks=dict(p.lookbacks), stale_after=p.stale_after)
 
 
 def _csmom_lookback(p):
@@ -74,15 +74,25 @@ def _vol_carry(md, p):
                                   f["forward_contract"], md.returns, is_vol, smooth=p.smooth)
 
 
+def _carry_lookback(p):
+    from macrostack.engines import carry
+    return carry.lookback(smooth=p.smooth)
+
+
+def _vol_carry_lookback(p):
+    from macrostack.engines import carry
+    return carry.vol_carry_lookback(smooth=p.smooth)
+
+
 CONTRACT_FIELDS = ("price", "carry", "price_contract", "carry_contract")
 
 ENGINES: dict[str, Engine] = {
     "trend": Engine("trend", ("ret",), _trend, _trend_lookback),
     "ewmac": Engine("ewmac", ("ret",), _ewmac, _ewmac_lookback),
     "csmom": Engine("csmom", ("ret",), _csmom, _csmom_lookback),
-    "carry": Engine("carry", CONTRACT_FIELDS, _carry, lambda p: p.smooth + 130),
+    "carry": Engine("carry", CONTRACT_FIELDS, _carry, _carry_lookback),
     "vol_carry": Engine("vol_carry", CONTRACT_FIELDS + ("forward", "forward_contract"), _vol_carry,
-                        lambda p: p.smooth + 130),
+                        _vol_carry_lookback),
 }
 
 

@@ -33,7 +33,8 @@ HORIZONS = {"long": (252, 21), "medium": (84, 10), "short": (21, 5)}
 def log_index(returns: np.ndarray) -> np.ndarray:
     """Cumulative log return, NaN before each instrument's first return."""
     started = np.maximum.accumulate(~np.isnan(returns), axis=0)
-    x = np.cumsum(np.log1p(np.where(np.isnan(returns), 0.0, returns)), axis=0)
+    # A return <= −100% (a price crossing zero) has no log; count it as −99% for the index.
+    x = np.cumsum(np.log1p(np.maximum(np.where(np.isnan(returns), 0.0, returns), -0.99)), axis=0)
     x[~started] = np.nan
     return x
 

@@ -270,6 +270,9 @@ def asof(src_dates: np.ndarray, src_values: np.ndarray, query: np.ndarray) -> np
     return out
 
 
+MAX_LEVEL_RETURN = 0.5  # |daily return| above this on an adjusted-level basis is an artefact
+
+
 def usd_returns(adjusted: np.ndarray, denominator_prev: np.ndarray,
                 fx_now: np.ndarray | None, fx_prev: np.ndarray | None) -> np.ndarray:
     """r_usd[d] = (adj[d] − adj[d-1]) / denom[d-1] × fx[d] / fx[d-1]; r[0] = NaN.
@@ -309,7 +312,12 @@ def instrument_bars(code: str, adj: pd.DataFrame, mult: pd.DataFrame | None,
     if fx is not None:
         fdates, frates = fx["date"].to_numpy(dtype="datetime64[us]"), fx["usd_per_unit"].to_numpy(float)
         fx_now, fx_prev = asof(fdates, frates, dates), asof(fdates, frates, prev)
-    bars["ret"] = usd_returns(adjusted, denominator, fx_now, fx_prev)
+    ret = usd_returns(adjusted, denominator, fx_now, fx_prev)
+    if mult is None:
+        # Dividing by a back-adjusted level near zero manufactures moves of ±100%+ (HEATOIL
+        # "−4,600%"); no listed future moves like that in a day, so those are not returns.
+        ret[np.abs(ret) > MAX_LEVEL_RETURN] = np.nan
+    bars["ret"] = ret
     bars["symbol"] = code
     return bars, ref_price
 

@@ -1,0 +1,105 @@
+"""Cross-sectional momentum engine (Layer 1): which markets trend more than the others?
+
+Market neutral by construction (SYSTEM.md §1). On the total-return log index
+`X[t] = Σ_{k<=t} log(1 + r[k])` (missing returns inside an instrument's history count as 0,
+like `trend.log_index`; a return below −99% counts as −99%), per lookback h (63/126/252 sessions, weights 0.4/0.35/0.25):
+
+    m_h[t, i] = (X[t] − X[t−h]) / (σ_h[t, i] · sqrt(h))
+
+the return over the lookback divided by its expected size: σ_h the sample std (ddof 1) of
+the daily simple returns over the same h sessions (a t-statistic-like move, as in the trend
+engine; no skip period). Then, across the instruments *ready* at t:
+
+    z_h[t, i] = (m_h − mean_i m_h) / std_i m_h          (population std over ready i)
+    c[t, i]   = Σ_h w_h z_h / Σ_h w_h
+    s[t, i]   = clip((c − mean_i c) / std_i c, ±3) / 3  − its cross-sectional mean
+
+so Σ_i s[t, i] = 0 (to rounding, |Σ| < 1e-12) on every session with at least 2 ready
+instruments; a session with fewer than 2 is NaN throughout, and a constant cross-section
+(std 0) gives 0. The final demeaning is done after the clip, so |s| can slightly exceed 1
+(at most 2). Instrument i is ready at t when it has a full history for the longest
+lookback (`X[t − max h]` defined), a return within the last `stale_after` sessions (a
+market whose data stopped is not ranked and does not count in the sums; 10 = the sleeve
+layer's default `signal.stale_after`), and σ_h > 1e-6 on every lookback (a smaller daily std
+means stale prices). Not-ready instruments are NaN. Every value at session t reads returns
+<= t only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+LOOKBACKS: dict[int, float] = {63: 0.4, 126: 0.35, 252: 0.25}
+Z_CLIP = 3.0
+MIN_DAILY_VAR = 1e-12  # daily σ <= 1e-6 over a lookback: stale prices, not ranked
+
+
+def _cross_z(v: np.ndarray, ready_f: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """Cross-sectional z-score over the ready instruments of each row (`ready_f` 1.0/0.0);
+    0 for not-ready instruments and where the cross-sectional std is 0. A new array."""
+    z = np.where(ready_f > 0, v, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z -= (z.sum(axis=1) / count)[:, None]
+        z *= ready_f
+        sd = np.sqrt(np.einsum("ij,ij->i", z, z) / count)
+        z *= np.where(sd > 0, 1.0 / sd, 0.0)[:, None]
+    return z
+
+
+def signal(returns: np.ndarray, lookbacks: dict[int, float] | None = None, stale_after: int = 10,
+           z_clip: float = Z_CLIP) -> np.ndarray:
+    """Market-neutral momentum scores [sessions × instruments], NaN where not ready."""
+    lookbacks = {int(h): float(w) for h, w in (lookbacks or LOOKBACKS).items() if w > 0}
+    returns = np.asarray(returns, dtype=float)
+    t_len, n = returns.shape
+    h_max = max(lookbacks)
+    ok = ~np.isnan(returns)
+    rows = np.arange(t_len, dtype=np.int32)
+    last = np.maximum.accumulate(np.where(ok, rows[:, None], np.int32(-t_len - 1)), axis=0)  # last bar row
+    daily = np.where(ok, returns, 0.0)
+    x = np.cumsum(np.log1p(np.maximum(daily, -0.99)), axis=0)   # log index (−99% floor)
+    c1 = np.cumsum(daily, axis=0)
+    daily *= daily
+    c2 = np.cumsum(daily, axis=0)
+
+    # Ready: X[t − h_max] defined (a bar at or before t − h_max), a bar in the last `stale_after`
+    # sessions, and a usable σ on every lookback. Rows before h_max are never ready.
+    t0 = min(h_max, t_len)
+    ready = np.zeros((t_len, n), dtype=bool)
+    ready[t0:] = (last[: t_len - t0] >= 0) & (last[t0:] > (rows[t0:] - stale_after)[:, None])
+    moves = {}
+    for h in lookbacks:
+        m = np.zeros((t_len, n))                                 # rows < h are never ready
+        if h < t_len:
+            s1 = c1[h:] - c1[:-h]
+            hvar = c2[h:] - c2[:-h]                              # h · sample variance, below
+            s1 *= s1
+            s1 *= 1.0 / h
+            hvar -= s1
+            hvar *= h / (h - 1.0)
+            ready[h:] &= hvar > MIN_DAILY_VAR * h
+            with np.errstate(invalid="ignore", divide="ignore"):   # not-ready rows may be 0 or < 0
+                np.sqrt(hvar, out=hvar)
+                np.divide(x[h:] - x[:-h], hvar, out=m[h:])
+        moves[h] = m
+    count = np.count_nonzero(ready, axis=1)
+    ready &= (count >= 2)[:, None]
+    count = np.count_nonzero(ready, axis=1).astype(float)
+    ready_f = ready.astype(float)
+
+    total = sum(lookbacks.values())
+    composite = np.zeros((t_len, n))
+    for h, w in lookbacks.items():
+        composite += (w / total) * _cross_z(moves[h], ready_f, count)
+    s = _cross_z(composite, ready_f, count)
+    np.clip(s, -z_clip, z_clip, out=s)
+    s *= 1.0 / z_clip                                   # not-ready entries are exactly 0 here
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s -= (s.sum(axis=1) / count)[:, None]
+    s[~ready] = np.nan
+    return s
+
+
+def lookback(lookbacks: dict[int, float] | None = None) -> int:
+    """Sessions of history before an instrument can be ranked (the longest lookback + 1)."""
+    return max(int(h) for h, w in (lookbacks or LOOKBACKS).items() if w > 0) + 1
