@@ -116,3 +116,41 @@ def test_sleeves_plus_residual_equal_the_portfolio(seed, holding, buffer, method
     if buffer == 0.0:  # without non-linear execution events the residual is (numerically) nothing
         if not led.events["reason"]:
             assert np.abs(parts[RESIDUAL]["net"]).max() < 1e-12
+
+
+def test_inert_sleeve_is_reported_or_fails_when_required():
+    md = market(random_returns(2, t=480, n=3))
+    raw = {"data": {"dataset": "synthetic"}, "risk_targeting": {"vol_lookback": 20}, "allocator": {"mode": "off"},
+           "sleeves": {"trend": {"engine": "trend"}, "carry": {"engine": "carry", "weight": 0.5, "required": False}}}
+    led = simulate(parse_config(raw), md)
+    assert led.statuses["sleeve:carry"] == "inert" and led.statuses["sleeve:trend"] == "effective"
+    assert "price" in led.inert["carry"] and "pysystemtrade" in led.inert["carry"]
+    assert "sleeve:carry" not in led.stages  # no silent zero sleeve in the ledger
+    raw["sleeves"]["carry"]["required"] = True
+    with pytest.raises(InputError, match="sleeve 'carry' \\(carry\\) is INERT"):
+        simulate(parse_config(raw), md)
+
+
+@settings(max_examples=8, deadline=None)
+@given(seed=st.integers(0, 1000), t=st.integers(400, 470))
+def test_policy_and_overlay_have_no_look_ahead(tmp_path_factory, seed, t):
+    tilts = tmp_path_factory.mktemp("ov") / "tilts.yaml"
+    tilts.write_text("tilts:\n  - {start: 2001-06-01, end: 2001-09-28, scope: symbol, target: S1, tilt: 0.6, reason: test}\n"
+                     "  - {start: 2001-07-02, end: 2001-12-31, scope: sleeve, target: trend, tilt: 1.3, reason: test}\n")
+    raw = {"data": {"dataset": "synthetic"}, "risk_targeting": {"vol_lookback": 20},
+           "allocator": {"mode": "compute"}, "overlay": {"file": str(tilts)},
+           "policy": {"gates": [{"sleeve": "trend", "feature": "realised_vol_percentile", "symbol": "S0",
+                                 "threshold": 0.7, "mode": "throttle", "full_off": 1.0}]}}
+    cfg = parse_config(raw)
+    r = random_returns(seed, t=480, n=3, vol=0.015)
+    base = simulate(cfg, market(r))
+    r2 = r.copy()
+    r2[t + 1:] *= 4.0
+    other = simulate(cfg, market(r2))
+    decided = base.rebalance_idx <= t
+    for stage in ("w_pre", "w_rt", "w_alloc", "w_exec"):
+        np.testing.assert_array_equal(other.stages[stage][decided], base.stages[stage][decided])
+    for name, v in base.layers["policy"].items():
+        np.testing.assert_array_equal(other.layers["policy"][name][decided], v[decided])
+    assert base.statuses["policy"] == "effective" and base.statuses["overlay"] == "effective"
+    assert len(base.overlay_log)

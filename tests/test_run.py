@@ -125,3 +125,35 @@ def test_cli_run_show_audit_and_bad_config(tf_store_path, tmp_path):
     bad.write_text("risk_targetting:\n  target_vol: 0.2\n")
     r = runner.invoke(app, ["run", str(bad), "--out", str(out2)], env=env)
     assert r.exit_code == 2 and "unknown config key 'risk_targetting'" in r.output
+
+
+@pytest.fixture(scope="module")
+def pst_store(tmp_path_factory):
+    from macrostack.data.ingest import ingest
+    from macrostack.data.store import MarketStore
+    from tests.conftest import PYSYSTEMTRADE
+    path = tmp_path_factory.mktemp("pst") / "market.duckdb"
+    with MarketStore(path) as st:
+        ingest(st, "trendfollowing")
+        ingest(st, "pysystemtrade", PYSYSTEMTRADE)
+    return path
+
+
+def test_core_carry_on_the_contract_level_sample(pst_store, tmp_path):
+    res = run_stack("core_carry", start="2014-01-01", out=tmp_path, store=pst_store)
+    assert res.audit["verdict"] == "PASS", res.audit["failed"]
+    statuses = res.manifest["stage_statuses"]
+    assert all(statuses[f"sleeve:{k}"] == "effective" for k in ("trend", "ewmac", "csmom", "carry", "vol_carry"))
+    sleeves = pd.read_parquet(res.path / "sleeves.parquet")
+    assert {"carry", "vol_carry", "residual"} <= set(sleeves.columns)
+    check10 = next(c for c in res.audit["checks"] if c["check"] == 10)
+    assert check10["passed"] and check10["max_error"] <= 1e-12
+    assert 0.7 < res.manifest["metrics"]["realised_vol_ratio"] < 1.3
+
+
+def test_carry_sleeve_on_the_default_dataset_is_inert_and_says_how_to_fix(tf_store_path, tmp_path):
+    raw = load_config("core").resolved()
+    raw["sleeves"]["carry"] = {"engine": "carry", "weight": 0.2, "required": False}
+    res = run_stack(parse_config(raw), **PERIOD, out=tmp_path, store=tf_store_path)
+    assert res.manifest["stage_statuses"]["sleeve:carry"] == "inert"
+    assert "macrostack data ingest pysystemtrade" in res.manifest["inert_sleeves"]["carry"]
