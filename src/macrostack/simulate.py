@@ -92,10 +92,11 @@ def simulate(cfg: StackConfig, md: MarketData, precomputed_scalars: np.ndarray |
     # Layer 1: engines → signals; signal → sleeve weights at unit risk.
     trad = sleeves.tradable(returns, cfg.signals.stale_after)[reb]
     vol = sleeves.instrument_vol(returns, cfg.signals)[reb]
+    lap("instrument_vol")
     stages: dict[str, np.ndarray] = {}
     statuses: dict[str, str] = {}
     inert_notes: dict[str, str] = {}
-    sleeve_w: dict[str, np.ndarray] = {}
+    signals: dict[str, np.ndarray] = {}
     for name, sc in cfg.sleeves.items():
         if sc.weight == 0:
             statuses[f"sleeve:{name}"] = "off"
@@ -111,15 +112,16 @@ def simulate(cfg: StackConfig, md: MarketData, precomputed_scalars: np.ndarray |
             _inert(name, sc, "its signal is never ready in this period (data too short or absent)", md, statuses,
                    inert_notes)
             continue
-        w, _ = sleeves.sleeve_weights(signal, vol, trad, returns, reb, cfg.signals, cfg.risk_targeting)
-        stages[f"signal:{name}"] = np.nan_to_num(signal)
-        stages[f"sleeve:{name}"] = w
+        signals[name] = signal
         statuses[f"sleeve:{name}"] = "effective"
-        sleeve_w[name] = w
-        lap("sleeve_sizing")
-    if not sleeve_w:
+    if not signals:
         raise InputError("no sleeve is effective: every sleeve is off or INERT", "sleeves",
                          "enable a sleeve whose data the dataset has")
+    sleeve_w = sleeves.sleeve_weights(signals, vol, trad, returns, reb, cfg.signals, cfg.risk_targeting)
+    for name, w in sleeve_w.items():
+        stages[f"signal:{name}"] = np.nan_to_num(signals[name])
+        stages[f"sleeve:{name}"] = w
+    lap("sleeve_sizing")
 
     # Layer 2: engine policy gates (lagged one rebalance); Layer 3: construction; Layer 4: overlay.
     gates, policy_diag = policy.sleeve_gates(cfg.policy, list(sleeve_w), md, reb)

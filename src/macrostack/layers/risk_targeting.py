@@ -40,27 +40,34 @@ def portfolio_variance(weights: np.ndarray, returns: np.ndarray, rebalance_idx: 
 
     NaN where fewer than `lookback` sessions precede the rebalance.
     """
-    out = np.full(len(rebalance_idx), np.nan)
+    return portfolio_variances([weights], returns, rebalance_idx, lookback, estimator, ewma_lambda)[0]
+
+
+def portfolio_variances(weight_sets: list[np.ndarray], returns: np.ndarray, rebalance_idx: np.ndarray,
+                        lookback: int, estimator: str = "sample", ewma_lambda: float = 0.94) -> list[np.ndarray]:
+    """`portfolio_variance` for several weight panels [R, N] at once: the windows are gathered once."""
+    outs = [np.full(len(rebalance_idx), np.nan) for _ in weight_sets]
+    age_weights = None
+    if estimator == "ewma":
+        age_weights = ewma_lambda ** np.arange(lookback)[::-1]
+        age_weights /= age_weights.sum()
     for lo in range(0, len(rebalance_idx), CHUNK):
-        idx = rebalance_idx[lo: lo + CHUNK]
-        w = np.nan_to_num(weights[lo: lo + CHUNK])
-        x = _windows(returns, idx, lookback)  # [r, T, N]
-        if estimator == "sample":
-            p = np.einsum("rtn,rn->rt", x, w)
-            var = p.var(axis=1, ddof=1)
-        elif estimator == "ewma":
-            age = np.arange(lookback)[::-1]
-            a = ewma_lambda ** age
-            a /= a.sum()
-            p = np.einsum("rtn,rn->rt", x, w)
-            var = (p * p) @ a
-        elif estimator == "ledoit_wolf":
-            var = _ledoit_wolf_quadratic(x, w)
-        else:  # config validation makes this unreachable
-            raise ValueError(estimator)
-        out[lo: lo + CHUNK] = SESSIONS_PER_YEAR * var
-    out[rebalance_idx - lookback + 1 < 0] = np.nan
-    return out
+        x = _windows(returns, rebalance_idx[lo: lo + CHUNK], lookback)  # [r, T, N]
+        for weights, out in zip(weight_sets, outs):
+            w = np.nan_to_num(weights[lo: lo + CHUNK])
+            if estimator == "sample":
+                var = np.einsum("rtn,rn->rt", x, w).var(axis=1, ddof=1)
+            elif estimator == "ewma":
+                p = np.einsum("rtn,rn->rt", x, w)
+                var = (p * p) @ age_weights
+            elif estimator == "ledoit_wolf":
+                var = _ledoit_wolf_quadratic(x, w)
+            else:  # config validation makes this unreachable
+                raise ValueError(estimator)
+            out[lo: lo + CHUNK] = SESSIONS_PER_YEAR * var
+    for out in outs:
+        out[rebalance_idx - lookback + 1 < 0] = np.nan
+    return outs
 
 
 def _ledoit_wolf_quadratic(x: np.ndarray, w: np.ndarray) -> np.ndarray:

@@ -16,7 +16,7 @@ import numpy as np
 
 from macrostack import rolling
 from macrostack.config import RiskTargetingConfig, SignalConfig
-from macrostack.layers.risk_targeting import portfolio_variance
+from macrostack.layers.risk_targeting import portfolio_variances
 
 
 def tradable(returns: np.ndarray, stale_after: int) -> np.ndarray:
@@ -33,12 +33,17 @@ def instrument_vol(returns: np.ndarray, cfg: SignalConfig) -> np.ndarray:
     return np.maximum(rolling.ewma_vol(returns, cfg.vol_halflife), cfg.vol_floor)
 
 
-def sleeve_weights(signal_at_rebalance: np.ndarray, vol_at_rebalance: np.ndarray, tradable_at_rebalance: np.ndarray,
+def sleeve_weights(signals: dict[str, np.ndarray], vol_at_rebalance: np.ndarray, tradable_at_rebalance: np.ndarray,
                    returns: np.ndarray, rebalance_idx: np.ndarray, cfg: SignalConfig,
-                   rt: RiskTargetingConfig) -> tuple[np.ndarray, np.ndarray]:
-    """Sleeve weights [R, N] at unit ex-ante risk, and the scale applied [R]."""
-    raw = np.where(tradable_at_rebalance & np.isfinite(signal_at_rebalance) & np.isfinite(vol_at_rebalance),
-                   signal_at_rebalance / vol_at_rebalance, 0.0)
-    sigma = np.sqrt(portfolio_variance(raw, returns, rebalance_idx, rt.vol_lookback, rt.estimator, rt.ewma_lambda))
-    scale = np.where(np.isfinite(sigma) & (sigma > 0), cfg.sleeve_unit_risk / np.where(sigma > 0, sigma, 1.0), 0.0)
-    return raw * scale[:, None], scale
+                   rt: RiskTargetingConfig) -> dict[str, np.ndarray]:
+    """Each sleeve's weights [R, N] at unit ex-ante risk, from its signal at the rebalances."""
+    raw = {k: np.where(tradable_at_rebalance & np.isfinite(s) & np.isfinite(vol_at_rebalance), s / vol_at_rebalance, 0.0)
+           for k, s in signals.items()}
+    variances = portfolio_variances(list(raw.values()), returns, rebalance_idx, rt.vol_lookback, rt.estimator,
+                                    rt.ewma_lambda)
+    out = {}
+    for (k, w), var in zip(raw.items(), variances):
+        sigma = np.sqrt(var)
+        scale = np.where(np.isfinite(sigma) & (sigma > 0), cfg.sleeve_unit_risk / np.where(sigma > 0, sigma, 1.0), 0.0)
+        out[k] = w * scale[:, None]
+    return out

@@ -1,0 +1,311 @@
+"""Compare two runs on their common sessions: what did the other run change relative to the base?
+
+The two-pass audit of the allocator (off in `base`, on in `other`) is the main use, but any
+two runs work as long as they share sessions. Everything is computed from the two run
+directories' net series (the P&L contract, SYSTEM.md §0) over the sessions both runs have
+in their ready periods; metrics come from `macrostack.metrics`.
+
+`compare_runs` returns a JSON-serialisable dict (NaN → None) and, given a path, writes a
+self-contained `compare.html` like the run report. It must not re-run anything.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from macrostack.errors import InputError
+from macrostack.metrics import SESSIONS_PER_YEAR, equity, monthly_returns, performance_metrics
+from macrostack.report import charts
+from macrostack.report.data import REGIMES, RunData, load_run
+from macrostack.report.figures import regime_shares
+from macrostack.report.page import Section, badge, esc, figure_html, num, pct, render_page, table, tile, write_page
+from macrostack.runs.artifacts import jsonable
+
+__all__ = ["HEADLINE", "compare_runs", "aligned", "metric_deltas", "quarterly_returns", "worst_periods",
+           "derisking_events", "build_compare_html"]
+
+# (key in performance_metrics, label, kind, better) — kind picks the formatting; better is +1
+# when a higher value is better, -1 when lower is better, 0 when neither (vol).
+HEADLINE = (
+    ("cagr", "CAGR", "pct", 1), ("ann_vol", "volatility", "pct", 0), ("sharpe", "Sharpe", "ratio", 1),
+    ("max_drawdown", "max drawdown", "pct", 1), ("calmar", "Calmar", "ratio", 1), ("worst_month", "worst month", "pct", 1),
+    ("turnover_per_year", "turnover / yr (× NAV)", "mult", -1), ("cost_drag", "cost drag / yr", "pct", -1),
+)
+_BETTER = {k: b for k, _, _, b in HEADLINE}
+_COLUMNS = ("net", "gross", "cost", "traded", "gross_exposure", "net_exposure", "risk_scalar", "regime")
+
+
+def aligned(run: RunData, dates: pd.DatetimeIndex) -> pd.DataFrame:
+    """The run's daily table (net, gross, cost, traded, exposures, risk_scalar, regime) on `dates`
+    (a subset of its ready sessions), indexed by date."""
+    frame = run.daily.set_index(pd.DatetimeIndex(run.daily["date"]))
+    return frame.loc[dates, list(_COLUMNS)].astype(float)
+
+
+def _metrics(frame: pd.DataFrame, target_vol) -> dict:
+    return performance_metrics(
+        frame["net"].to_numpy(), frame.index.to_numpy().astype("datetime64[D]"), gross=frame["gross"].to_numpy(),
+        costs=frame["cost"].to_numpy(), gross_exposure=frame["gross_exposure"].to_numpy(),
+        net_exposure=frame["net_exposure"].to_numpy(), traded=frame["traded"].to_numpy(), target_vol=target_vol)
+
+
+def metric_deltas(base: dict, other: dict, keys=tuple(h[0] for h in HEADLINE)) -> dict:
+    """{key: {base, other, delta}} with delta = other − base (NaN when either is missing)."""
+    out = {}
+    for k in keys:
+        b, o = base.get(k), other.get(k)
+        b = float(b) if b is not None else float("nan")
+        o = float(o) if o is not None else float("nan")
+        out[k] = {"base": b, "other": o, "delta": o - b}
+    return out
+
+
+def quarterly_returns(monthly: pd.Series) -> pd.Series:
+    """Compound monthly returns (PeriodIndex, freq M) into calendar quarters: `prod(1 + m) − 1`."""
+    quarters = monthly.index.asfreq("Q")
+    return monthly.groupby(quarters).apply(lambda r: float(np.prod(1.0 + r.to_numpy()) - 1.0))
+
+
+def worst_periods(base: pd.Series, other: pd.Series, n: int = 5) -> dict:
+    """The n worst periods of each series with the other's value for the same period.
+
+    base / other: period returns on the same PeriodIndex. Returns {"base_worst": [...],
+    "other_worst": [...]}, rows {period, base, other, difference (other − base)}, worst first.
+    """
+    def rows(key: pd.Series) -> list[dict]:
+        worst = key.sort_values(kind="stable").head(n)
+        return [{"period": str(p), "base": float(base[p]), "other": float(other[p]),
+                 "difference": float(other[p] - base[p])} for p in worst.index]
+    return {"base_worst": rows(base), "other_worst": rows(other)}
+
+
+def _window_return(net: np.ndarray, a: int, length: int) -> float:
+    b = min(a + length, net.size)
+    return float(np.prod(1.0 + net[a:b]) - 1.0) if a < b else float("nan")
+
+
+def derisking_events(alloc: pd.DataFrame, dates: pd.DatetimeIndex, base_net: np.ndarray, other_net: np.ndarray,
+                     lag: int = 1, n: int = 10, horizon: int = 20, full_risk: float = 0.99) -> list[dict]:
+    """The n deepest de-risking episodes of a braked run and what both runs earned after them.
+
+    alloc: the braked run's layers/allocator table (date, scalar_applied, regime_at_rebalance);
+    only rebalances inside `dates` (the common sessions) count. The risk scalar is an EWMA
+    that approaches 1 without reaching it, so an episode is a run of consecutive rebalances
+    with scalar_applied < `full_risk` (back within 1% of full risk ends it); its event is the
+    rebalance with the lowest scalar (the deepest cut). Episodes are ranked by that scalar
+    (lowest first), ties by the episode's total cut Σ(1 − s) (larger first). The scalar
+    applied at rebalance j was decided at rebalance j−1, so `regime` is the regime at j−1.
+
+    P&L (compounded net returns, fractions of NAV) of each run: `*_pnl_after` over the
+    `horizon` sessions from the first session the cut book is held (event session + `lag`);
+    `*_pnl_episode` from the first held session of the episode to the last session before
+    the first rebalance after it is held.
+    """
+    if alloc is None or not len(alloc):
+        return []
+    a = alloc.loc[pd.DatetimeIndex(alloc["date"]).isin(dates)].reset_index(drop=True)
+    s = a["scalar_applied"].to_numpy(dtype=float)
+    cut = s < full_risk
+    if not cut.any():
+        return []
+    regime = a["regime_at_rebalance"].to_numpy(dtype=float) if "regime_at_rebalance" in a else np.full(len(a), np.nan)
+    starts = np.flatnonzero(cut & ~np.r_[False, cut[:-1]])
+    ends = np.flatnonzero(cut & ~np.r_[cut[1:], False])
+    episodes = []
+    for st, en in zip(starts, ends):
+        j = st + int(np.argmin(s[st:en + 1]))
+        episodes.append((s[j], -float((1.0 - s[st:en + 1]).sum()), j, st, en))
+    episodes.sort(key=lambda e: (round(e[0], 6), e[1]))  # float noise at the profile minimum is a tie
+    positions = dates.get_indexer(pd.DatetimeIndex(a["date"]))
+    out = []
+    for scalar, neg_area, j, st, en in episodes[:n]:
+        first = positions[j] + lag
+        code = regime[j - 1] if j > 0 else np.nan
+        b, o = _window_return(base_net, first, horizon), _window_return(other_net, first, horizon)
+        ep_a = positions[st] + lag
+        ep_b = positions[en + 1] + lag if en + 1 < len(positions) else len(dates)
+        out.append({
+            "date": str(pd.Timestamp(a["date"][j]).date()), "scalar": float(scalar),
+            "regime": REGIMES[int(code)] if np.isfinite(code) and 0 <= code < len(REGIMES) else None,
+            "held_from": str(dates[first].date()) if first < len(dates) else None,
+            "episode_start": str(pd.Timestamp(a["date"][st]).date()), "episode_end": str(pd.Timestamp(a["date"][en]).date()),
+            "episode_rebalances": int(en - st + 1), "episode_cut": -neg_area,
+            "base_pnl_after": b, "other_pnl_after": o, "difference": o - b, "horizon_sessions": horizon,
+            "base_pnl_episode": _window_return(base_net, ep_a, ep_b - ep_a),
+            "other_pnl_episode": _window_return(other_net, ep_a, ep_b - ep_a),
+        })
+    return out
+
+
+def _run_info(run: RunData) -> dict:
+    cfg = run.manifest.get("config", {})
+    alloc = cfg.get("allocator", {})
+    return {"run_id": run.run_id, "path": str(run.path), "config": cfg.get("name"), "description": cfg.get("description"),
+            "allocator_mode": alloc.get("mode"), "allocator_profile": alloc.get("profile"),
+            "target_vol": run.target_vol, "audit": (run.audit or {}).get("verdict", run.manifest.get("audit"))}
+
+
+def _regimes(frame: pd.DataFrame) -> dict | None:
+    regime = frame["regime"].to_numpy()
+    return regime_shares(regime, REGIMES) if np.isfinite(regime).any() else None
+
+
+def compare_runs(base_dir: Path, other_dir: Path, out_html: Path | None = None) -> dict:
+    """Compare `other` against `base` over their common ready sessions.
+
+    Returns a JSON-serialisable dict (NaN → None): base / other (run ids, configs), overlap
+    (first, last, sessions), metrics ({key: {base, other, delta}} over the overlap: CAGR, vol,
+    Sharpe, max DD, Calmar, worst month, turnover, cost drag), equity_ratio_end (other/base
+    equity at the last common session), worst_months / worst_quarters (5 worst of each run
+    with the other's value), derisking (run whose brake is shown and its top-10 events),
+    regimes ({base, other}: time shares and transitions per year, None without a regime) and
+    html (the path written, or None). Writes the HTML page to `out_html` when given.
+    InputError when the runs share no session.
+    """
+    base, other = load_run(Path(base_dir)), load_run(Path(other_dir))
+    dates = base.dates.intersection(other.dates)
+    if len(dates) == 0:
+        span = lambda r: f"{r.run_id} {r.dates[0].date()}→{r.dates[-1].date()}" if len(r.dates) else f"{r.run_id} (empty)"  # noqa: E731
+        raise InputError(f"the runs have no sessions in common ({span(base)}; {span(other)})", "compare",
+                         "compare two runs over overlapping dates, e.g. the same stack with the allocator off and on")
+    fb, fo = aligned(base, dates), aligned(other, dates)
+    mb, mo = _metrics(fb, base.target_vol), _metrics(fo, other.target_vol)
+    nb, no = fb["net"].to_numpy(), fo["net"].to_numpy()
+    day = np.asarray(dates, dtype="datetime64[D]")
+    monthly_b, monthly_o = monthly_returns(nb, day), monthly_returns(no, day)
+
+    braked = None
+    if other.alloc is not None and (other.alloc["scalar_applied"] < 0.99).any():
+        braked = "other"
+    elif base.alloc is not None and (base.alloc["scalar_applied"] < 0.99).any():
+        braked = "base"
+    events = derisking_events((other if braked == "other" else base).alloc, dates, nb, no,
+                              lag=(other if braked == "other" else base).lag) if braked else []
+
+    result = {
+        "base": _run_info(base), "other": _run_info(other),
+        "overlap": {"first": str(dates[0].date()), "last": str(dates[-1].date()), "sessions": len(dates),
+                    "years": len(dates) / SESSIONS_PER_YEAR},
+        "metrics": metric_deltas(mb, mo),
+        "equity_ratio_end": float(equity(no)[-1] / equity(nb)[-1]),
+        "worst_months": worst_periods(monthly_b, monthly_o),
+        "worst_quarters": worst_periods(quarterly_returns(monthly_b), quarterly_returns(monthly_o)),
+        "derisking": {"run": braked, "events": events},
+        "regimes": {"base": _regimes(fb), "other": _regimes(fo)},
+        "html": None,
+    }
+    if out_html is not None:
+        result["html"] = str(write_page(Path(out_html), build_compare_html(result, dates, nb, no)))
+    return jsonable(result)
+
+
+# --------------------------------------------------------------------------- HTML
+
+
+def _fmt(kind: str, value, sign: bool = False) -> str:
+    if kind == "pct":
+        return pct(value, 2, sign)
+    if kind == "mult":
+        return num(value, 1, "×", sign)
+    return num(value, 2, sign=sign)
+
+
+def _tone(key: str, delta) -> str:
+    """CSS class of a delta: 'pos' when the other run is better on that metric, 'neg' when worse."""
+    if delta is None or not np.isfinite(delta) or abs(delta) < 1e-12 or not _BETTER.get(key):
+        return ""
+    return "pos" if delta * _BETTER[key] > 0 else "neg"
+
+
+def _period_table(rows: list[dict], first: str) -> str:
+    return table(["period", f"{first}", "other" if first == "base" else "base", "other − base"],
+                 [[r["period"], pct(r[first], 2), pct(r["other" if first == "base" else "base"], 2), pct(r["difference"], 2, True)]
+                  for r in rows], numeric={1, 2, 3})
+
+
+def build_compare_html(result: dict, dates: pd.DatetimeIndex, base_net: np.ndarray, other_net: np.ndarray) -> str:
+    """The comparison page of a `compare_runs` result (numbers before JSON conversion)."""
+    b, o = result["base"], result["other"]
+    m = result["metrics"]
+    sections = []
+
+    rows = [[label, _fmt(kind, m[k]["base"]), _fmt(kind, m[k]["other"]),
+             f'<span class="{_tone(k, m[k]["delta"])}">{esc(_fmt(kind, m[k]["delta"], True))}</span>']
+            for k, label, kind, _ in HEADLINE]
+    sections.append(Section("metrics", "Headline metrics", table(["metric", f"base: {b['run_id']}", f"other: {o['run_id']}",
+                                                                  "other − base"], rows, numeric={1, 2, 3}, raw={3}),
+                            f"Over the {result['overlap']['sessions']} sessions both runs have in their ready periods "
+                            f"({result['overlap']['first']} → {result['overlap']['last']}). Turnover is one-way, in multiples "
+                            "of NAV per year; cost drag is Σ costs / years. Green: the other run is better on that "
+                            "metric, red: worse."))
+
+    fig = charts.compare_equity_figure(dates, base_net, other_net, b["run_id"], o["run_id"])
+    sections.append(Section("equity", "Equity, ratio and drawdowns", figure_html(fig, "fig-compare-equity"),
+                            "Both equity curves start at 1 on the first common session (log scale). The ratio other / base "
+                            "rises when the other run does better; its end value is "
+                            f"{num(result['equity_ratio_end'], 3)}."))
+
+    wm, wq = result["worst_months"], result["worst_quarters"]
+    body = (f'<div class="cols"><div><h3>5 worst months of base</h3>{_period_table(wm["base_worst"], "base")}</div>'
+            f'<div><h3>5 worst months of other</h3>{_period_table(wm["other_worst"], "other")}</div></div>'
+            f'<div class="cols"><div><h3>5 worst quarters of base</h3>{_period_table(wq["base_worst"], "base")}</div>'
+            f'<div><h3>5 worst quarters of other</h3>{_period_table(wq["other_worst"], "other")}</div></div>')
+    sections.append(Section("worst", "Worst months and quarters", body,
+                            "Calendar months / quarters, net returns compounded within the period, each run's worst with "
+                            "the other run's return in the same period."))
+
+    d = result["derisking"]
+    if d["events"]:
+        rows = [[e["date"], num(e["scalar"], 3), e["regime"] or "—", f"{e['episode_start']} → {e['episode_end']}",
+                 e["episode_rebalances"], pct(e["base_pnl_after"], 2), pct(e["other_pnl_after"], 2),
+                 pct(e["difference"], 2, True), pct(e["base_pnl_episode"], 2), pct(e["other_pnl_episode"], 2)]
+                for e in d["events"]]
+        body = table(["deepest cut", "scalar", "regime", "episode (rebalances)", "n", "base next 20",
+                      "other next 20", "other − base", "base episode", "other episode"], rows, numeric={1, 4, 5, 6, 7, 8, 9})
+        note = (f"The {len(d['events'])} deepest de-risking episodes of the {d['run']} run ({esc(result[d['run']]['run_id'])}): "
+                "an episode is a run of rebalances with scalar_applied &lt; 0.99 (the scalar is an EWMA that approaches 1), "
+                "shown at its lowest scalar; ties (e.g. at the profile minimum) by larger total cut Σ(1 − s). The regime is "
+                "the one at the previous rebalance, when the scalar was decided. P&L = compounded net return of each run: "
+                "“next 20” over the 20 sessions from the first session the cut book is held; “episode” over the "
+                "sessions the episode's books are held.")
+    else:
+        body, note = "<p>Neither run's allocator scaled the book below 1 on the common sessions.</p>", ""
+    sections.append(Section("derisking", "Top de-risking events", body, note))
+
+    regimes = result["regimes"]
+    present = {k: v for k, v in regimes.items() if v is not None}
+    if present:
+        rows = [[f"{k}: {result[k]['run_id']}"] + [pct(v["shares"][r]) for r in REGIMES] + [num(v["transitions_per_year"], 1)]
+                for k, v in present.items()]
+        body = (figure_html(charts.regime_share_figure({f"{k}: {result[k]['run_id']}": v["shares"] for k, v in present.items()}),
+                            "fig-compare-regimes")
+                + table(["run"] + list(REGIMES) + ["transitions / yr"], rows, numeric=set(range(1, len(REGIMES) + 2))))
+        absent = [k for k, v in regimes.items() if v is None]
+        note = "Share of common sessions spent in each allocator regime, and regime changes per year."
+        if absent:
+            note += f" No regime in the {' and '.join(absent)} run (allocator off)."
+    else:
+        body, note = "<p>Neither run has an allocator regime (allocator off in both).</p>", ""
+    sections.append(Section("regimes", "Regime time shares", body, note))
+
+    tiles = "".join([
+        tile("Δ CAGR", pct(m["cagr"]["delta"], 2, True), f"{pct(m['cagr']['base'])} → {pct(m['cagr']['other'])}",
+             _tone("cagr", m["cagr"]["delta"])),
+        tile("Δ volatility", pct(m["ann_vol"]["delta"], 2, True), f"{pct(m['ann_vol']['base'])} → {pct(m['ann_vol']['other'])}"),
+        tile("Δ Sharpe", num(m["sharpe"]["delta"], 2, sign=True), f"{num(m['sharpe']['base'])} → {num(m['sharpe']['other'])}",
+             _tone("sharpe", m["sharpe"]["delta"])),
+        tile("Δ max drawdown", pct(m["max_drawdown"]["delta"], 2, True),
+             f"{pct(m['max_drawdown']['base'])} → {pct(m['max_drawdown']['other'])}", _tone("max_drawdown", m["max_drawdown"]["delta"])),
+        tile("Δ Calmar", num(m["calmar"]["delta"], 2, sign=True), f"{num(m['calmar']['base'])} → {num(m['calmar']['other'])}",
+             _tone("calmar", m["calmar"]["delta"])),
+        tile("Equity ratio", num(result["equity_ratio_end"], 3), "other / base at the end"),
+        f'<div class="tile"><div class="k">Audits</div><div class="v">{badge(b["audit"])} {badge(o["audit"])}</div>'
+        f'<div class="d">base · other</div></div>',
+    ])
+    desc = lambda r: f"{esc(r['run_id'])} (allocator {esc(r['allocator_mode'])}{' ' + esc(r['allocator_profile']) if r['allocator_mode'] != 'off' else ''})"  # noqa: E731
+    sub = (f"base {desc(b)} vs other {desc(o)} · {result['overlap']['first']} → {result['overlap']['last']} "
+           f"({result['overlap']['sessions']} common sessions)")
+    return render_page(f"macrostack compare — {b['run_id']} vs {o['run_id']}", sub, tiles, sections)

@@ -1,0 +1,224 @@
+"""The run report: one self-contained HTML file answering "how did this stack behave, and why?"
+
+`write_report(run_dir)` reads a run directory (never re-runs anything), builds every
+chart's numbers with the pure functions in `macrostack.report.figures`, draws them with
+Plotly (`charts`) and writes `report.html`, which works offline (Plotly JS embedded once).
+
+It must not compute P&L another way: every series is a column of the run's artifacts or a
+`macrostack.metrics` function of the net series, over the run's ready period.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from macrostack.errors import InputError
+from macrostack.report import charts, figures
+from macrostack.report.data import HEATMAP_STAGES, REGIMES, RunData, load_run, load_weights
+from macrostack.report.page import Section, badge, esc, figure_html, num, pct, render_page, table, tile, write_page
+
+__all__ = ["write_report", "build_report_html", "load_run", "RunData"]
+
+
+def _tiles(m: dict, target_vol, verdict) -> str:
+    out = [
+        tile("CAGR", pct(m.get("cagr")), f"arithmetic {pct(m.get('ann_return'))}/yr", "neg" if (m.get("cagr") or 0) < 0 else ""),
+        tile("Volatility", pct(m.get("ann_vol")), f"target {pct(target_vol, 0)} · ratio {num(m.get('realised_vol_ratio'))}"
+             if target_vol else ""),
+        tile("Sharpe", num(m.get("sharpe")), f"Sortino {num(m.get('sortino'))}"),
+        tile("Max drawdown", pct(m.get("max_drawdown")), f"{m.get('max_dd_peak') or '—'} → {m.get('max_dd_trough') or '—'}", "neg"),
+        tile("Calmar", num(m.get("calmar")), f"recovered {m.get('max_dd_recovery') or 'not yet'}"),
+        tile("Worst month", pct(m.get("worst_month")), m.get("worst_month_date") or "", "neg"),
+        tile("Best month", pct(m.get("best_month")), m.get("best_month_date") or ""),
+        tile("Avg gross leverage", num(m.get("avg_gross_leverage"), 2, "×"), f"net {num(m.get('avg_net_leverage'), 2, '×')}"),
+        tile("Turnover", num(m.get("turnover_per_year"), 1, "×/yr"), "one-way, × NAV"),
+        tile("Cost drag", pct(m.get("cost_drag"), 2), "per year"),
+        tile("Hit rate", pct(m.get("hit_rate")), f"skew {num(m.get('skew'))}"),
+        f'<div class="tile"><div class="k">Audit</div><div class="v">{badge(verdict)}</div>'
+        f'<div class="d">weight lifecycle, {esc(m.get("n_sessions", "—"))} sessions</div></div>',
+    ]
+    return "".join(out)
+
+
+def _audit_section(audit: dict | None) -> Section:
+    if audit is None:
+        return Section("audit", "Audit", "<p>No audit.json in this run directory.</p>")
+    questions = table(["question", "verdict", "checks"],
+                      [[q["question"], badge(q["verdict"]), ", ".join(map(str, q["checks"]))] for q in audit.get("questions", [])],
+                      raw={1})
+    checks = table(["#", "check", "result", "max error", "where", "evidence"],
+                   [[c["check"], c["name"], badge("PASS" if c["passed"] else "FAIL"),
+                     "—" if c.get("max_error") is None else f"{c['max_error']:.2e}", c.get("where") or "", c.get("evidence", "")]
+                    for c in audit.get("checks", [])], numeric={0, 3}, raw={2})
+    failed = audit.get("failed") or []
+    head = f"<p>Verdict: {badge(audit.get('verdict'))}" + (f" — failed: {esc(', '.join(failed))}" if failed else "") + "</p>"
+    return Section("audit", "Audit of the weight lifecycle", head + questions + "<br>" + checks,
+                   "Each check re-derives a number from the run's files (weights, positions, returns, costs) and "
+                   "compares it with what the run recorded; max error is the largest absolute difference, where is its date.")
+
+
+def _manifest_section(run: RunData) -> Section:
+    m = run.manifest
+    data = m.get("data", {})
+    statuses = " · ".join(f"{k}: {v}" for k, v in (m.get("stage_statuses") or {}).items())
+    items = [
+        ("run id", m.get("run_id")), ("macrostack version", m.get("macrostack_version")),
+        ("config hash", m.get("config_hash")), ("dataset", data.get("dataset")), ("data hash", data.get("content_hash")),
+        ("layers hash", m.get("layers_hash")), ("instruments", len(data.get("symbols", []))),
+        ("data sessions", f"{data.get('first_session')} → {data.get('last_session')}"),
+        ("ready from", f"{m.get('ready_date')} (session {m.get('ready_index')})"),
+        ("rebalances", m.get("n_rebalances")), ("stage statuses", statuses),
+        ("inert sleeves", ", ".join(m.get("inert_sleeves") or []) or "none"),
+        ("P&L contract", (m.get("pnl_contract") or {}).get("definition", "")),
+        ("execution lag / holding", f"{(m.get('pnl_contract') or {}).get('lag')} / {(m.get('pnl_contract') or {}).get('holding')}"),
+    ]
+    hashes = {"config hash", "data hash", "layers hash"}
+    kv = "<dl class=\"kv\">" + "".join(
+        f"<dt>{esc(k)}</dt><dd>{f'<code>{esc(v)}</code>' if k in hashes else esc(v)}</dd>" for k, v in items) + "</dl>"
+    cfg = yaml.safe_dump(m.get("config", {}), sort_keys=False, allow_unicode=True)
+    body = f'<div class="cols"><div>{kv}</div><div><pre>{esc(cfg)}</pre></div></div>'
+    return Section("manifest", "Manifest: configuration and data", body, "The resolved configuration (every default made explicit).")
+
+
+def _sleeve_table(attribution: dict | None) -> str:
+    rows = (attribution or {}).get("sleeves") or {}
+    if not rows:
+        return ""
+    return "<br>" + table(["part", "contribution / yr", "cost / yr", "vol", "Sharpe"],
+                          [[k, pct(v.get("contribution"), 2), pct(v.get("cost"), 2), pct(v.get("vol")), num(v.get("sharpe"))]
+                           for k, v in rows.items()], numeric={1, 2, 3, 4})
+
+
+def _weights_dates(run: RunData) -> pd.DatetimeIndex:
+    if run.rt is not None and len(run.rt):
+        return pd.DatetimeIndex(run.rt["date"])
+    w = load_weights(run.path, stages=("w_exec",))
+    return pd.DatetimeIndex(pd.unique(w["date"]))
+
+
+def build_report_html(run: RunData, start=None, end=None) -> str:
+    """The report page of a loaded run; `start`/`end` bound the weights heatmaps (default: last 2 years)."""
+    d = run.daily
+    if not len(d):
+        raise InputError("the run has no ready sessions to report", str(run.path), "run over a longer period")
+    net, gross, cost = (d[c].to_numpy(dtype=float) for c in ("net", "gross", "cost"))
+    m = run.manifest.get("metrics", {})
+    cfg = run.manifest.get("config", {})
+    rtc = cfg.get("risk_targeting", {})
+    sections: list[Section] = []
+
+    ed = figures.equity_drawdown(net, run.dates)
+    episode = {"depth": m.get("max_drawdown"), "trough": m.get("max_dd_trough")}
+    sections.append(Section("equity", "Equity and drawdown", figure_html(charts.equity_figure(ed, episode), "fig-equity"),
+                            "Equity compounds the daily net return (after costs) from 1 at the ready date; log scale, so equal "
+                            "vertical distances are equal percentage moves. Drawdown = equity / running peak − 1."))
+
+    rs = figures.rolling_stats(net, run.dates)
+    sections.append(Section("rolling", "Rolling 1-year statistics", figure_html(charts.rolling_figure(rs, run.target_vol), "fig-rolling"),
+                            "Trailing 252 sessions: compounded net return, annualised realised vol (the dashed line is the "
+                            "risk-targeting vol target) and Sharpe (zero risk-free rate)."))
+
+    wf = figures.drag_waterfall(gross, cost, net, d["risk_scalar"].to_numpy(dtype=float))
+    sections.append(Section("drag", "Return drag: gross → allocator → costs → net",
+                            figure_html(charts.waterfall_figure(wf), "fig-drag"),
+                            "Annual returns as Σ daily / years (arithmetic, so the bars add up exactly: "
+                            f"{pct(wf['gross_unbraked'], 2)} − {pct(wf['allocator_drag'], 2)} − {pct(wf['costs'], 2)} = "
+                            f"{pct(wf['net'], 2)}). The allocator brake is approximated as the gross P&L it removed: "
+                            "Σ over sessions of (held / s − held)·r = gross · (1/s − 1), with s the risk scalar in force — the "
+                            "same executed weights without the brake (caps and the extra trading of an unbraked book are "
+                            "ignored). Costs are the trading costs charged to the net series."))
+
+    table_m, yearly = figures.monthly_table(net, run.dates)
+    sections.append(Section("monthly", "Monthly returns", figure_html(charts.monthly_figure(table_m, yearly), "fig-monthly"),
+                            "Net returns compounded within each calendar month; the Year column compounds the months. "
+                            "Colours are clipped at the 98th percentile of |monthly return| so ordinary months stay readable."))
+
+    rts = figures.risk_targeting_series(run.rt)
+    if len(rts):
+        fig = charts.risk_targeting_figure(rts, run.target_vol, rtc.get("leverage_cap"), rtc.get("leverage_floor"))
+        clipped = int(rts["clipped"].sum()) if "clipped" in rts else 0
+        sections.append(Section("risk", "Risk targeting", figure_html(fig, "fig-risk"),
+                                f"At each rebalance L = clip(target / max(σ_unit, vol floor {rtc.get('vol_floor')}), floor, cap); "
+                                f"σ_unit is the ex-ante vol of the unit-gross book ({rtc.get('estimator')}, "
+                                f"{rtc.get('vol_lookback')} sessions). Where L is unclipped the ex-ante vol of w_rt equals the "
+                                f"target; {clipped} of {len(rts)} rebalances were clipped."))
+    else:
+        sections.append(Section("risk", "Risk targeting", "<p>Risk targeting did not size any rebalance in the ready period.</p>"))
+
+    al = figures.allocator_series(d)
+    if al is not None:
+        rs_ = figures.regime_shares(al["regime"].to_numpy())
+        shares = ", ".join(f"{name} {pct(v)}" for name, v in rs_["shares"].items())
+        sections.append(Section("allocator", "Allocator: regime and risk scalar", figure_html(charts.allocator_figure(al), "fig-allocator"),
+                                f"Profile {esc(cfg.get('allocator', {}).get('profile'))}. The scalar s (0 < s ≤ 1) scales the whole "
+                                f"book; it is decided at a rebalance from the previous one's state and is in force from the next "
+                                f"session on. Time in regime: {shares}; {num(rs_['transitions_per_year'], 1)} regime changes per year."))
+    else:
+        sections.append(Section("allocator", "Allocator: regime and risk scalar",
+                                f"<p>The allocator is <b>{esc(run.allocator_mode)}</b> in this run: no regime, the scalar is 1.</p>"))
+
+    sections.append(Section("exposure", "Gross and net exposure", figure_html(charts.exposure_figure(figures.exposures(d)), "fig-exposure"),
+                            "Exposure of the held weights, in multiples of NAV: gross Σ|w| (the leverage actually carried) "
+                            "and net Σw (directional tilt: positive = net long)."))
+
+    sp = figures.sleeve_pnl(run.sleeves)
+    if sp is not None:
+        fig = charts.cumulative_figure(sp, "Cumulative net P&L per sleeve", total=net, total_name="portfolio net")
+        sections.append(Section("sleeves", "P&L by sleeve", figure_html(fig, "fig-sleeves") + _sleeve_table(run.manifest.get("attribution")),
+                                "Exact attribution of the net P&L (sleeves.parquet): each sleeve's share of the executed weights "
+                                "times returns, minus its share of costs; the residual is what execution constraints (caps, "
+                                "buffer) changed. Parts sum to the portfolio every session. Cumulative = sum of daily P&L (not compounded)."))
+
+    ac = figures.asset_class_pnl(run.positions, run.returns, run.symbols, run.asset_classes, run.dates)
+    fig = charts.cumulative_figure(ac, "Cumulative gross P&L per asset class", extra={"costs (all classes)": -cost},
+                                   total=net, total_name="portfolio net")
+    summary = figures.pnl_summary(ac)
+    counts = pd.Series(run.asset_classes).value_counts()
+    class_table = table(["asset class", "instruments", "gross contribution / yr", "share of gross", "vol", "Sharpe"],
+                        [[c, int(counts.get(c, 0)), pct(r.contribution, 2), pct(r.share, 0), pct(r.vol), num(r.sharpe)]
+                         for c, r in summary.iterrows()], numeric={1, 2, 3, 4, 5})
+    sections.append(Section("classes", "P&L by asset class", figure_html(fig, "fig-classes") + "<br>" + class_table,
+                            "Gross P&L of each class = Σ over its instruments of held weight × return, exactly (the classes sum "
+                            "to the portfolio gross every session). Costs are shown as one line; classes + costs = net. "
+                            "Cumulative = sum of daily P&L (not compounded)."))
+
+    reb = _weights_dates(run)
+    if len(reb):
+        w_start, w_end = figures.default_weights_window(reb, start, end)
+        w = load_weights(run.path, HEATMAP_STAGES, w_start, w_end)
+        if len(w):
+            order = figures.symbol_order(run.symbols, run.asset_classes)
+            mats = {s: figures.weights_matrix(w, s, order) for s in HEATMAP_STAGES if (w["stage"] == s).any()}
+            body = figure_html(charts.weights_figure(mats, run.asset_classes), "fig-weights")
+            note = (f"Rebalances from {w_start.date()} to {w_end.date()} ({w['date'].nunique()} rebalances). w_pre: after "
+                    "construction (unit risk sleeves mixed); w_rt: after risk targeting (gross = leverage); w_alloc: after "
+                    "the allocator scalar; w_exec: executed (after caps). Each stage has its own colour range, symmetric at 0.")
+        else:
+            body, note = f"<p>No rebalances between {w_start.date()} and {w_end.date()}.</p>", ""
+        sections.append(Section("weights", "Weights by stage", body, note))
+
+    sections.append(_audit_section(run.audit))
+    sections.append(_manifest_section(run))
+
+    verdict = run.audit.get("verdict") if run.audit else run.manifest.get("audit")
+    sub = (f"{esc(cfg.get('description') or cfg.get('name', ''))} · dataset {esc(run.manifest['data'].get('dataset'))} · "
+           f"{esc(m.get('first_date'))} → {esc(m.get('last_date'))} ({esc(m.get('n_sessions'))} sessions, "
+           f"{esc(run.manifest.get('n_rebalances'))} rebalances) · macrostack {esc(run.manifest.get('macrostack_version'))}")
+    return render_page(f"macrostack report — {run.run_id}", sub, _tiles(m, run.target_vol, verdict), sections)
+
+
+def write_report(run_dir: Path, out: Path | None = None, start=None, end=None) -> Path:
+    """Write the HTML report of the run in `run_dir`; returns its path (default `run_dir/report.html`).
+
+    start / end: date range of the weights-by-stage heatmaps (default: the last 2 years of
+    rebalances); every other chart covers the whole ready period. The file is self-contained
+    (Plotly JS embedded, no network access) and written atomically.
+    """
+    run_dir = Path(run_dir)
+    run = load_run(run_dir)
+    out = Path(out) if out is not None else run_dir / "report.html"
+    return write_page(out, build_report_html(run, start, end))

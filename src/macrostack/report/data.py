@@ -1,0 +1,128 @@
+"""Read a run directory for reporting: the ready-period slices of its artifacts.
+
+Everything a report shows comes from the files of one run directory (ARCHITECTURE.md "A
+run on disk"); nothing here re-runs a layer or recomputes P&L. Daily tables are cut to the
+ready period (sessions `manifest["ready_index"]:`), the window the manifest's metrics
+summarise, so every chart agrees with the headline numbers.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+
+from macrostack.errors import InputError
+from macrostack.runs.artifacts import read_table
+
+__all__ = ["REGIMES", "HEATMAP_STAGES", "RunData", "load_run", "load_weights"]
+
+REGIMES = ("NORMAL", "ELEVATED", "STRESS", "CRISIS")
+# The stages after construction whose weights a PM compares (sizes in multiples of NAV).
+HEATMAP_STAGES = ("w_pre", "w_rt", "w_alloc", "w_exec")
+_REQUIRED = ("manifest.json", "daily.parquet", "positions.parquet", "returns.parquet", "weights.parquet")
+
+
+@dataclass
+class RunData:
+    """The artifacts of one run, ready period only (daily tables aligned on `dates`).
+
+    daily: the daily.parquet columns (gross, cost, net, equity, traded, gross_exposure,
+    net_exposure, leverage, risk_scalar, regime), one row per ready session.
+    positions / returns: sessions × symbols (held weights in multiples of NAV; simple
+    returns, NaN = no return). rt / alloc: per-rebalance layer tables (ready period).
+    alloc_daily: allocator state per session, or None when the allocator did not compute.
+    sleeves: sleeves.parquet (ready period) or None. asset_classes: symbol → class.
+    """
+
+    path: Path
+    manifest: dict
+    audit: dict | None
+    dates: pd.DatetimeIndex
+    daily: pd.DataFrame
+    symbols: list[str]
+    positions: np.ndarray
+    returns: np.ndarray
+    rt: pd.DataFrame | None
+    alloc: pd.DataFrame | None
+    alloc_daily: pd.DataFrame | None
+    sleeves: pd.DataFrame | None
+    asset_classes: dict[str, str]
+
+    @property
+    def run_id(self) -> str:
+        return str(self.manifest["run_id"])
+
+    @property
+    def target_vol(self) -> float | None:
+        return self.manifest["config"].get("risk_targeting", {}).get("target_vol")
+
+    @property
+    def lag(self) -> int:
+        return int(self.manifest.get("pnl_contract", {}).get("lag", 1))
+
+    @property
+    def allocator_mode(self) -> str:
+        return str(self.manifest["config"].get("allocator", {}).get("mode", "off"))
+
+
+def _ready(frame: pd.DataFrame, first: pd.Timestamp) -> pd.DataFrame:
+    return frame.loc[pd.to_datetime(frame["date"]) >= first].reset_index(drop=True)
+
+
+def _optional_table(path: Path, first: pd.Timestamp) -> pd.DataFrame | None:
+    return _ready(read_table(path), first) if path.exists() else None
+
+
+def load_run(run_dir: Path) -> RunData:
+    """Load a run directory (ready period). InputError if it is not a complete run directory."""
+    run_dir = Path(run_dir)
+    missing = [f for f in _REQUIRED if not (run_dir / f).exists()]
+    if missing:
+        raise InputError(f"not a complete run directory (missing {', '.join(missing)})", str(run_dir),
+                         "pass the directory `macrostack run` printed, or a run id under --out")
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    audit_path = run_dir / "audit.json"
+    audit = json.loads(audit_path.read_text()) if audit_path.exists() else None
+    symbols = list(manifest["data"]["symbols"])
+
+    daily_all = read_table(run_dir / "daily.parquet")
+    ready = int(manifest.get("ready_index", 0))
+    daily = daily_all.iloc[ready:].reset_index(drop=True)
+    dates = pd.DatetimeIndex(pd.to_datetime(daily["date"]))
+    first = dates[0] if len(dates) else pd.Timestamp.max
+    positions = read_table(run_dir / "positions.parquet")[symbols].to_numpy()[ready:]
+    returns = read_table(run_dir / "returns.parquet")[symbols].to_numpy()[ready:]  # same calendar as daily
+
+    layers = run_dir / "layers"
+    classes = manifest["data"].get("asset_classes") or {}
+    asset_classes = {s: str(classes.get(s) or "Unknown") for s in symbols} if classes else {s: "all" for s in symbols}
+    return RunData(
+        path=run_dir, manifest=manifest, audit=audit, dates=dates, daily=daily, symbols=symbols,
+        positions=positions, returns=returns,
+        rt=_optional_table(layers / "risk_targeting.parquet", first),
+        alloc=_optional_table(layers / "allocator.parquet", first),
+        alloc_daily=_optional_table(layers / "allocator_daily.parquet", first),
+        sleeves=_optional_table(run_dir / "sleeves.parquet", first),
+        asset_classes=asset_classes,
+    )
+
+
+def load_weights(run_dir: Path, stages=HEATMAP_STAGES, start=None, end=None) -> pd.DataFrame:
+    """Rows of weights.parquet for `stages` with `start <= date <= end` (long: stage, date, symbol, weight).
+
+    Reads only the requested row groups' matching rows (a full core run holds ~1.8M rows).
+    """
+    filters = [("stage", "in", list(stages))]
+    if start is not None:
+        filters.append(("date", ">=", pd.Timestamp(start)))
+    if end is not None:
+        filters.append(("date", "<=", pd.Timestamp(end)))
+    frame = pq.read_table(Path(run_dir) / "weights.parquet", filters=filters).to_pandas()
+    frame["stage"] = frame["stage"].astype(str)
+    frame["symbol"] = frame["symbol"].astype(str)
+    return frame
