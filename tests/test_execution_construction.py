@@ -38,3 +38,12 @@ def test_static_mix_normalises_and_drops_zero_weights():
     a, b = np.array([[1.0, 0.0]]), np.array([[0.0, 4.0]])
     np.testing.assert_array_equal(static_mix({"a": a, "b": b}, {"a": 3.0, "b": 1.0}), [[0.75, 1.0]])
     assert static_mix({"a": a}, {"a": 5.0})[0, 0] == pytest.approx(1.0)
+
+
+def test_contract_rounding_by_hand():
+    ex = Execution(ExecutionConfig(capital=1_000_000))
+    notional = np.array([250_000.0, 100_000.0, np.nan])   # USD per contract; no price yet for the third
+    out = ex.apply(0, np.array([0.6, -0.26, 0.3]), np.zeros(3), notional, nav=1_000_000.0)
+    # 0.6 × 1e6 / 2.5e5 = 2.4 → 2 contracts → 0.5; −0.26 × 1e6 / 1e5 = −2.6 → −3 → −0.3; no price → 0
+    np.testing.assert_allclose(out, [0.5, -0.3, 0.0])
+    assert ex.events.reason == ["contract_rounding"] * 3

@@ -157,3 +157,41 @@ def test_carry_sleeve_on_the_default_dataset_is_inert_and_says_how_to_fix(tf_sto
     res = run_stack(parse_config(raw), **PERIOD, out=tmp_path, store=tf_store_path)
     assert res.manifest["stage_statuses"]["sleeve:carry"] == "inert"
     assert "macrostack data ingest pysystemtrade" in res.manifest["inert_sleeves"]["carry"]
+
+
+def test_contract_rounding_with_capital_trades_whole_contracts(pst_store, tmp_path):
+    raw = load_config("core_carry").resolved()
+    raw["data"]["universe"] = ["SP500", "US10", "GOLD", "EUR", "JGB", "EUROSTX"]
+    raw["sleeves"] = {"trend": {"engine": "trend"}}
+    raw["execution"]["capital"] = 20_000_000
+    res = run_stack(parse_config(raw), start="2018-01-01", out=tmp_path, store=pst_store)
+    assert res.audit["verdict"] == "PASS", res.audit["failed"]
+    events = pd.read_parquet(res.path / "layers" / "execution_events.parquet")
+    assert (events["reason"] == "contract_rounding").sum() > 100
+    # executed weight × NAV / contract value is a whole number of contracts
+    from macrostack.data.market import load_market_data
+    from macrostack.data.store import MarketStore
+    from macrostack.simulate import contract_notional
+    w = pd.read_parquet(res.path / "weights.parquet")
+    w = w[w["stage"] == "w_exec"]
+    reb_dates = pd.DatetimeIndex(pd.unique(w["date"]))
+    w_exec = w["weight"].to_numpy().reshape(len(reb_dates), -1)
+    with MarketStore(pst_store, read_only=True) as st:
+        md = load_market_data(st, "pysystemtrade", raw["data"]["universe"], "2018-01-01", warmup=600,
+                              fields=("ret", "cost", "price", "fx"))
+    reb = pd.DatetimeIndex(md.dates).get_indexer(reb_dates)
+    assert (reb >= 0).all()
+    daily = pd.read_parquet(res.path / "daily.parquet").set_index("date")
+    nav = 20_000_000 * daily["equity"].reindex(reb_dates).to_numpy()
+    contracts = w_exec * nav[:, None] / contract_notional(md, reb)
+    live = np.isfinite(contracts)
+    np.testing.assert_allclose(contracts[live], np.round(contracts[live]), atol=1e-6)
+    assert np.abs(contracts[live]).max() >= 1
+
+
+def test_contract_rounding_needs_point_sizes(tf_store_path, tmp_path):
+    raw = load_config("trend_only").resolved()
+    raw["execution"]["capital"] = 1e7
+    with pytest.raises(InputError, match="contract rounding needs point sizes"):
+        run_stack(parse_config(raw), **PERIOD, out=tmp_path, store=tf_store_path)
+    assert not any(tmp_path.iterdir())

@@ -212,6 +212,7 @@ class ExecutionConfig(Strict):
     instrument_cap: float | None = Field(None, gt=0, description="max |weight| per instrument")
     gross_cap: float | None = Field(None, gt=0, description="max gross exposure Σ|w|")
     no_trade_buffer: float = Field(0.0, ge=0, le=1, description="skip trades with |Δw| below this")
+    capital: float | None = Field(None, gt=0, description="USD; when set, weights are rounded to whole contracts")
 
 
 class StackConfig(Strict):

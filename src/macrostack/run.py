@@ -56,6 +56,8 @@ def needed_fields(cfg: StackConfig) -> tuple[str, ...]:
     fields = set(data_fields(s.engine for s in cfg.sleeves.values() if s.weight > 0))
     if any(g.feature != "realised_vol_percentile" for g in cfg.policy.gates):
         fields.update(("price", "carry", "forward", "price_contract", "carry_contract", "forward_contract"))
+    if cfg.execution.capital is not None:
+        fields.update(("price", "fx"))
     return tuple(sorted(fields))
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from macrostack.config import StackConfig
-from macrostack.data.market import MarketData
+from macrostack.data.market import MarketData, _ffill
 from macrostack.engines import CONTRACT_DATA_HINT, ENGINES
 from macrostack.errors import InputError
 from macrostack.layers import construction, overlay, policy, sleeves
@@ -62,6 +62,18 @@ def warmup_sessions(cfg: StackConfig) -> int:
     engine = max(ENGINES[s.engine].lookback(s.params) for s in cfg.sleeves.values() if s.weight > 0)
     construction_lb = cfg.construction.lookback if cfg.construction.method != "static" else 0
     return max(engine, cfg.risk_targeting.vol_lookback, construction_lb, 60) + 1
+
+
+def contract_notional(md: MarketData, rebalance_idx: np.ndarray) -> np.ndarray:
+    """USD value of one contract [R, N]: held price (carried forward) × point size × FX."""
+    point = md.instruments["point_size"].to_numpy(dtype=float)
+    lacking = [s for s, p in zip(md.symbols, point) if not (np.isfinite(p) and p > 0)]
+    if lacking or "price" not in md.panels or "fx" not in md.panels:
+        raise InputError(f"contract rounding needs point sizes and contract prices; dataset {md.dataset!r} lacks them"
+                         f"{' for ' + ', '.join(lacking[:5]) if lacking else ''}", "execution.capital",
+                         "remove execution.capital, or use a contract-level dataset (pysystemtrade)")
+    price = _ffill(md.panels["price"])[rebalance_idx]
+    return price * point[None, :] * md.panels["fx"][rebalance_idx]
 
 
 def _inert(name: str, sc, why: str, md: MarketData, statuses: dict, notes: dict) -> None:
@@ -174,6 +186,8 @@ def simulate(cfg: StackConfig, md: MarketData, precomputed_scalars: np.ndarray |
     w_alloc, w_exec = np.zeros((n_reb, n)), np.zeros((n_reb, n))
     scalar_applied = np.ones(n_reb)   # s[t_{j−1}] used at rebalance j
     scalar_at = np.ones(n_reb)        # s[t_j] computed at rebalance j
+    notional = contract_notional(md, reb) if cfg.execution.capital is not None else None
+    equity_t, equity_upto = 1.0, -1
     w_end = np.zeros(n)               # weights after the last booked return
     pnl_returns, pnl_costs = booked_returns(returns), booked_returns(costs)
     s_prev = 1.0
@@ -202,7 +216,14 @@ def simulate(cfg: StackConfig, md: MarketData, precomputed_scalars: np.ndarray |
         scalar_applied[j] = s_prev if mode != "precomputed" else (precomputed_scalars[j - 1] if j else 1.0)
         scalar_at[j] = s_now
         w_alloc[j] = rt.weights[j] * scalar_applied[j]
-        w_exec[j] = execution.apply(j, w_alloc[j], w_exec[j - 1] if j else np.zeros(n))
+        if notional is not None:
+            # NAV at the close of t: the equity through t is known (periods before j are booked).
+            equity_t *= np.prod(1.0 + net[equity_upto + 1: t + 1])
+            equity_upto = t
+            w_exec[j] = execution.apply(j, w_alloc[j], w_exec[j - 1] if j else np.zeros(n), notional[j],
+                                        cfg.execution.capital * equity_t)
+        else:
+            w_exec[j] = execution.apply(j, w_alloc[j], w_exec[j - 1] if j else np.zeros(n))
         s_prev = s_now
     book(n_reb - 1)
     lap("loop")

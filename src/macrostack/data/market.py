@@ -11,7 +11,7 @@ can be full on the first session that counts; `start_index` is that first sessio
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
@@ -21,8 +21,10 @@ from macrostack.data.calendar import rebalance_indices
 from macrostack.data.store import DEFAULT_DATASET, MarketStore
 from macrostack.errors import InputError
 
-PANEL_FIELDS = ("adjusted_close", "price", "carry", "forward", "ret", "cost",
-                "price_contract", "carry_contract", "forward_contract")
+BAR_FIELDS = ("adjusted_close", "price", "carry", "forward", "ret", "cost",
+              "price_contract", "carry_contract", "forward_contract")
+# `fx`: USD per unit of each instrument's currency (1 for USD), carried forward, never back.
+PANEL_FIELDS = (*BAR_FIELDS, "fx")
 # Contract ids "YYYYMM00" load as months since year 0 (year·12 + month), so that the distance
 # between two contracts in years is a difference / 12.
 _CONTRACT_MONTHS = "CAST(substr({c}, 1, 4) AS INTEGER) * 12 + CAST(substr({c}, 5, 2) AS INTEGER)"
@@ -40,7 +42,6 @@ class MarketData:
     panels: dict[str, np.ndarray]
     instruments: pd.DataFrame  # one row per symbol, in `symbols` order
     start_index: int = 0
-    contracts: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def returns(self) -> np.ndarray:
@@ -119,7 +120,8 @@ def load_market_data(
     dates = dates[lo:]
     start_index = first - lo
 
-    cols = ", ".join(f"{_CONTRACT_MONTHS.format(c=f)} AS {f}" if f.endswith("_contract") else f for f in fields)
+    bar_fields = [f for f in fields if f in BAR_FIELDS]
+    cols = ", ".join(f"{_CONTRACT_MONTHS.format(c=f)} AS {f}" if f.endswith("_contract") else f for f in bar_fields)
     table = con.sql(
         f"SELECT list_position($symbols, symbol) - 1 AS col, date, {cols} FROM bars "
         "WHERE dataset = $dataset AND list_contains($symbols, symbol) AND date >= $lo AND date <= $hi",
@@ -129,13 +131,15 @@ def load_market_data(
     row = np.searchsorted(dates, table.column("date").to_numpy().astype("datetime64[D]"))
     shape = (len(dates), len(symbols))
     panels = {}
-    for name in fields:
+    for name in bar_fields:
         panel = np.full(shape, np.nan)
         panel[row, col] = table.column(name).to_numpy(zero_copy_only=False).astype(float)
         panels[name] = panel
     if "cost" in panels:
         panels["cost"] = _ffill(panels["cost"])
     instruments = instruments.set_index("symbol").loc[symbols].reset_index()
+    if "fx" in fields:
+        panels["fx"] = _fx_panel(store, dataset, dates, list(instruments["currency"].fillna("USD")))
     return MarketData(
         dataset=dataset, data_hash=str(meta["content_hash"]), dates=dates, symbols=tuple(symbols),
         panels=panels, instruments=instruments, start_index=start_index,
@@ -148,3 +152,22 @@ def _ffill(panel: np.ndarray) -> np.ndarray:
     np.maximum.accumulate(idx, axis=0, out=idx)
     # Where a column has no earlier value idx stays 0 and row 0 is NaN too.
     return panel[idx, np.arange(panel.shape[1])]
+
+
+def _fx_panel(store: MarketStore, dataset: str, dates: np.ndarray, currencies: list[str]) -> np.ndarray:
+    """[sessions × instruments] USD per unit of each instrument's currency, carried forward."""
+    fx = store.fx(dataset)
+    out = np.full((len(dates), len(currencies)), np.nan)
+    for ccy in set(currencies):
+        cols = [i for i, c in enumerate(currencies) if c == ccy]
+        if ccy == "USD":
+            out[:, cols] = 1.0
+            continue
+        rates = fx[fx["currency"] == ccy]
+        if rates.empty:
+            continue  # no FX series: the caller decides whether that matters
+        rdates = rates["date"].to_numpy().astype("datetime64[D]")
+        pos = np.searchsorted(rdates, dates, side="right") - 1  # last rate on or before each session
+        col = np.where(pos >= 0, rates["usd_per_unit"].to_numpy()[np.clip(pos, 0, None)], np.nan)
+        out[:, cols] = col[:, None]
+    return out

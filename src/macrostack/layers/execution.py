@@ -4,7 +4,10 @@ Applied in order to the allocator's output at each rebalance:
 1. per-instrument cap: `w_i ← clip(w_i, −cap, cap)`;
 2. gross cap (margin-to-equity proxy): if `G(w) > gross_cap`, `w ← w · gross_cap / G(w)`;
 3. no-trade buffer: if `|w_i − w_prev,i| < buffer`, keep `w_prev,i` (the previous executed
-   weight) — small trades cost more than they earn.
+   weight) — small trades cost more than they earn;
+4. contract rounding (when `capital` is set): `n_i = round(w_i · NAV / notional_i)` contracts,
+   `w_i ← n_i · notional_i / NAV`, with `notional_i = price_i × point size_i × FX_i` (USD per
+   contract) and `NAV = capital × equity[t]`. An instrument with no contract price yet gets 0.
 Every change is recorded as an event (rebalance, instrument, before, after, reason). Where
 no constraint binds, the executed weights are the allocator's weights exactly; this layer
 never renormalises otherwise.
@@ -18,7 +21,7 @@ import numpy as np
 
 from macrostack.config import ExecutionConfig
 
-REASONS = ("instrument_cap", "gross_cap", "no_trade_buffer")
+REASONS = ("instrument_cap", "gross_cap", "no_trade_buffer", "contract_rounding")
 
 
 @dataclass
@@ -47,8 +50,11 @@ class Execution:
         self.cfg = cfg
         self.events = ExecutionEvents()
 
-    def apply(self, j: int, w_alloc: np.ndarray, w_prev: np.ndarray) -> np.ndarray:
-        """Executed weights for rebalance j from the allocator's weights and the previous executed ones."""
+    def apply(self, j: int, w_alloc: np.ndarray, w_prev: np.ndarray, notional: np.ndarray | None = None,
+              nav: float | None = None) -> np.ndarray:
+        """Executed weights for rebalance j from the allocator's weights and the previous executed ones.
+
+        `notional` (USD per contract [N]) and `nav` (USD) are needed when `capital` is set."""
         c = self.cfg
         w = w_alloc.copy()
         if c.instrument_cap is not None:
@@ -66,4 +72,10 @@ class Execution:
             kept = np.where(small, w_prev, w)
             self.events.add(j, np.flatnonzero(small), w, kept, "no_trade_buffer")
             w = kept
+        if c.capital is not None:
+            ok = np.isfinite(notional) & (notional > 0)
+            contracts = np.where(ok, np.round(w * nav / np.where(ok, notional, 1.0)), 0.0)
+            rounded = contracts * np.where(ok, notional, 0.0) / nav
+            self.events.add(j, np.flatnonzero(rounded != w), w, rounded, "contract_rounding")
+            w = rounded
         return w
