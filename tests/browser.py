@@ -124,16 +124,36 @@ def screenshot(driver, name: str) -> Path:
 
 
 def section_screenshots(driver, prefix: str) -> list[Path]:
-    """One PNG per <section> (and the header) under tests/output/, named `<prefix>-<id>.png`."""
+    """One PNG per <section> (and the header and headline tiles) under tests/output/, named `<prefix>-<id>.png`."""
     OUTPUT.mkdir(parents=True, exist_ok=True)
     from selenium.webdriver.common.by import By
 
     height = driver.execute_script("return document.documentElement.scrollHeight")
     driver.set_window_size(1400, min(height + 40, 16000))
     paths = []
-    for el in [driver.find_element(By.TAG_NAME, "header")] + driver.find_elements(By.TAG_NAME, "section"):
-        name = el.get_attribute("id") or "header"
+    top = [driver.find_element(By.TAG_NAME, "header")] + driver.find_elements(By.CSS_SELECTOR, "div.tiles")
+    for el in top + driver.find_elements(By.TAG_NAME, "section"):
+        name = el.get_attribute("id") or ("header" if el.tag_name == "header" else "tiles")
         path = OUTPUT / f"{prefix}-{name}.png"
         el.screenshot(str(path))
         paths.append(path)
     return paths
+
+
+def choose_dropdown(driver, div_id: str, label: str) -> list[bool]:
+    """Open the Plotly dropdown of chart `div_id`, click the entry `label` (as a user would);
+    returns the traces' visibility afterwards."""
+    import time
+
+    from selenium.webdriver.common.by import By
+
+    header = driver.find_element(By.CSS_SELECTOR, f"#{div_id} .updatemenu-header")
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", header)
+    header.click()
+    buttons = driver.find_elements(By.CSS_SELECTOR, f"#{div_id} .updatemenu-dropdown-button")
+    labels = [b.get_attribute("textContent") for b in buttons]
+    if label not in labels:
+        raise AssertionError(f"{div_id}: no dropdown entry {label!r} (entries: {labels})")
+    buttons[labels.index(label)].click()
+    time.sleep(0.3)  # Plotly.update redraws asynchronously
+    return driver.execute_script(f"return document.getElementById('{div_id}').data.map((t) => t.visible !== false)")

@@ -250,6 +250,8 @@ def _print_run(manifest: dict, audit: dict, path: Path) -> None:
                   (f" — failed: {'; '.join(audit['failed'])}" if audit["failed"] else "")
                   + f"   ready from {manifest['ready_date']}, {manifest['n_rebalances']} rebalances")
     console.print(f"run directory: {path}")
+    if (path / "report.html").exists():
+        console.print(f"report: {path / 'report.html'}")
 
 
 @app.command("run")
@@ -261,15 +263,17 @@ def run_cmd(
     run_id: Optional[str] = typer.Option(None, "--run-id", help="Run id (default: profile + content hash)."),
     out: Path = OutOpt,
     store: Optional[Path] = StoreOpt,
+    no_report: bool = typer.Option(False, "--no-report", help="Skip report.html (faster sweeps)."),
     as_json: bool = JsonOpt,
     quiet: bool = QuietOpt,
 ) -> None:
-    """Run a stack over real data: ingest the default dataset if needed, simulate, audit, write artifacts."""
+    """Run a stack over real data: ingest the default dataset if needed, simulate, audit, write artifacts and report."""
     from macrostack.run import run_stack
 
     bar, advance = progress_bar(4, "first run: ingest trendfollowing", enabled=not (quiet or as_json))
     with bar:
-        result = run_stack(config, start=start, end=end, run_id=run_id, out=out, store=store, progress=advance)
+        result = run_stack(config, start=start, end=end, run_id=run_id, out=out, store=store, progress=advance,
+                           report=not no_report)
     if as_json:
         _print_json(_run_summary(result.manifest, result.audit, result.path))
     elif quiet:
@@ -396,3 +400,53 @@ def sanity_cmd(
     table.add_row("turnover / year", f"{res['turnover_per_year']:.1f}")
     table.add_row("period", f"{res['first_date']} → {res['last_date']}")
     console.print(table)
+
+
+@app.command("report")
+@handles_input_errors
+def report_cmd(
+    run: str,
+    out: Path = OutOpt,
+    html: Optional[Path] = typer.Option(None, "--html", help="Output file (default: RUN/report.html)."),
+    start: Optional[str] = typer.Option(None, "--start", help="Weights heatmaps from this date."),
+    end: Optional[str] = typer.Option(None, "--end", help="Weights heatmaps to this date."),
+) -> None:
+    """Write the self-contained HTML report of a run (works offline)."""
+    from macrostack.report import write_report
+    from macrostack.runs.artifacts import resolve_run
+
+    bar, advance = progress_bar(1, "report")
+    with bar:
+        path = write_report(resolve_run(out, run), html, start, end)
+        advance(1, "done")
+    console.print(f"report: {path}")
+
+
+@app.command("compare")
+@handles_input_errors
+def compare_cmd(
+    base: str = typer.Argument(..., help="Baseline run (e.g. allocator off)."),
+    other: str = typer.Argument(..., help="Other run (e.g. allocator on)."),
+    out: Path = OutOpt,
+    html: Optional[Path] = typer.Option(Path("compare.html"), "--html", help="Output HTML file."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Two-pass audit: headline deltas, equity ratio, worst periods, de-risking events, regimes."""
+    from macrostack.compare import compare_runs
+    from macrostack.runs.artifacts import resolve_run
+
+    result = compare_runs(resolve_run(out, base), resolve_run(out, other), None if as_json else html)
+    if as_json:
+        _print_json(result)
+        return
+    table = Table(title=f"compare: {result['base']['run_id'] if isinstance(result.get('base'), dict) else base} → "
+                        f"{result['other']['run_id'] if isinstance(result.get('other'), dict) else other}")
+    for col in ("metric", "base", "other", "delta"):
+        table.add_column(col, justify="left" if col == "metric" else "right")
+    for key, row in result["metrics"].items():
+        cells = ["—" if v is None else (f"{v:.2%}" if abs(v) < 10 and key not in ("sharpe", "calmar", "sortino",
+                 "turnover_per_year") else f"{v:.2f}") for v in (row["base"], row["other"], row["delta"])]
+        table.add_row(key, *cells)
+    console.print(table)
+    if result.get("html"):
+        console.print(f"compare report: {result['html']}")

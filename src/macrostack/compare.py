@@ -264,7 +264,8 @@ def build_compare_html(result: dict, dates: pd.DatetimeIndex, base_net: np.ndarr
                  pct(e["difference"], 2, True), pct(e["base_pnl_episode"], 2), pct(e["other_pnl_episode"], 2)]
                 for e in d["events"]]
         body = table(["deepest cut", "scalar", "regime", "episode (rebalances)", "n", "base next 20",
-                      "other next 20", "other − base", "base episode", "other episode"], rows, numeric={1, 4, 5, 6, 7, 8, 9})
+                      "other next 20", "other − base", "base episode", "other episode"], rows, numeric={1, 4, 5, 6, 7, 8, 9},
+                     wide=True)
         note = (f"The {len(d['events'])} deepest de-risking episodes of the {d['run']} run ({esc(result[d['run']]['run_id'])}): "
                 "an episode is a run of rebalances with scalar_applied &lt; 0.99 (the scalar is an EWMA that approaches 1), "
                 "shown at its lowest scalar; ties (e.g. at the profile minimum) by larger total cut Σ(1 − s). The regime is "

@@ -96,7 +96,7 @@ def _precomputed(cfg: StackConfig, out: Path, this_layers_hash: str) -> np.ndarr
 
 
 def run_stack(config: str | Path | StackConfig = "core", *, start=None, end=None, run_id: str | None = None,
-              out: Path = Path("runs"), store: Path | None = None, progress=None) -> RunResult:
+              out: Path = Path("runs"), store: Path | None = None, progress=None, report: bool = True) -> RunResult:
     t0 = time.perf_counter()
     cfg = config if isinstance(config, StackConfig) else load_config(config)
     cfg = with_dates(cfg, start, end)
@@ -142,6 +142,11 @@ def run_stack(config: str | Path | StackConfig = "core", *, start=None, end=None
         audit = audit_run(tmp, json.loads((tmp / "manifest.json").read_text()))
         manifest["audit"] = audit["verdict"]
         write_json(tmp / "manifest.json", manifest)
+        if report:
+            from macrostack.report import write_report  # plotly import is slow: only when reporting
+            t_report = time.perf_counter()
+            write_report(tmp)
+            t_report = time.perf_counter() - t_report
         final = out / run_id
         publish(tmp, final)
     except BaseException:
@@ -149,6 +154,6 @@ def run_stack(config: str | Path | StackConfig = "core", *, start=None, end=None
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     catalog.record(out, json.loads((final / "manifest.json").read_text()), final)
-    timings = {"load": t_load, **ledger.timings, "artifacts+audit": time.perf_counter() - t1,
-               "total": time.perf_counter() - t0}
+    timings = {"load": t_load, **ledger.timings, "artifacts+audit+report": time.perf_counter() - t1,
+               "report": t_report if report else 0.0, "total": time.perf_counter() - t0}
     return RunResult(run_id, final, manifest, audit, ledger, timings)

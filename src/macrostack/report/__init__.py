@@ -12,13 +12,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import yaml
 
 from macrostack.errors import InputError
 from macrostack.report import charts, figures
-from macrostack.report.data import HEATMAP_STAGES, REGIMES, RunData, load_run, load_weights
+from macrostack.report.data import HEATMAP_STAGES, RunData, load_run, load_weights
 from macrostack.report.page import Section, badge, esc, figure_html, num, pct, render_page, table, tile, write_page
 
 __all__ = ["write_report", "build_report_html", "load_run", "RunData"]
@@ -49,11 +48,11 @@ def _audit_section(audit: dict | None) -> Section:
         return Section("audit", "Audit", "<p>No audit.json in this run directory.</p>")
     questions = table(["question", "verdict", "checks"],
                       [[q["question"], badge(q["verdict"]), ", ".join(map(str, q["checks"]))] for q in audit.get("questions", [])],
-                      raw={1})
+                      raw={1}, wide=True)
     checks = table(["#", "check", "result", "max error", "where", "evidence"],
                    [[c["check"], c["name"], badge("PASS" if c["passed"] else "FAIL"),
                      "—" if c.get("max_error") is None else f"{c['max_error']:.2e}", c.get("where") or "", c.get("evidence", "")]
-                    for c in audit.get("checks", [])], numeric={0, 3}, raw={2})
+                    for c in audit.get("checks", [])], numeric={0, 3}, raw={2}, wide=True)
     failed = audit.get("failed") or []
     head = f"<p>Verdict: {badge(audit.get('verdict'))}" + (f" — failed: {esc(', '.join(failed))}" if failed else "") + "</p>"
     return Section("audit", "Audit of the weight lifecycle", head + questions + "<br>" + checks,
@@ -196,7 +195,9 @@ def build_report_html(run: RunData, start=None, end=None) -> str:
             body = figure_html(charts.weights_figure(mats, run.asset_classes), "fig-weights")
             note = (f"Rebalances from {w_start.date()} to {w_end.date()} ({w['date'].nunique()} rebalances). w_pre: after "
                     "construction (unit risk sleeves mixed); w_rt: after risk targeting (gross = leverage); w_alloc: after "
-                    "the allocator scalar; w_exec: executed (after caps). Each stage has its own colour range, symmetric at 0.")
+                    "the allocator scalar; w_exec: executed (after caps). w_rt, w_alloc and w_exec share one colour scale (so the "
+                    "brake shows as fading), w_pre has its own; scales are symmetric at 0 and clipped at the 99th percentile "
+                    "of |w|; hover for exact values.")
         else:
             body, note = f"<p>No rebalances between {w_start.date()} and {w_end.date()}.</p>", ""
         sections.append(Section("weights", "Weights by stage", body, note))

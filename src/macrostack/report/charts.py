@@ -38,7 +38,8 @@ def _layout(fig: go.Figure, title: str, height: int, **kw) -> go.Figure:
     for its PNG export (modebar camera) only, so it is not drawn twice."""
     fig.update_layout(template="plotly_white", height=height, margin=dict(l=80, r=30, t=44, b=36),
                       font=dict(family=FONT, size=12), meta=dict(title=title),
-                      legend=dict(orientation="h", yanchor="bottom", y=1.01, xanchor="right", x=1.0),
+                      # top left: the modebar (shown on hover) sits top right
+                      legend=dict(orientation="h", yanchor="bottom", y=1.01, xanchor="left", x=0.0),
                       **{"hovermode": "x unified", **kw})
     return fig
 
@@ -159,7 +160,7 @@ def exposure_figure(ex: pd.DataFrame) -> go.Figure:
 def cumulative_figure(daily_pnl: pd.DataFrame, title: str, extra: dict[str, np.ndarray] | None = None,
                       total: np.ndarray | None = None, total_name: str = "total") -> go.Figure:
     """Cumulative sums of daily P&L columns (fractions of NAV, not compounded), one line each;
-    `extra` lines (e.g. costs) dotted and `total` dashed black."""
+    `extra` lines (e.g. costs) dotted red and `total` thick black."""
     idx = thin_index(len(daily_pnl))
     x = _dates(daily_pnl.index[idx])
     fig = go.Figure()
@@ -170,7 +171,7 @@ def cumulative_figure(daily_pnl: pd.DataFrame, title: str, extra: dict[str, np.n
         fig.add_trace(go.Scatter(x=x, y=np.cumsum(values)[idx], name=name, line=dict(color=RED, width=1.2, dash="dot"),
                                  hovertemplate="%{y:.1%}"))
     if total is not None:
-        fig.add_trace(go.Scatter(x=x, y=np.cumsum(total)[idx], name=total_name, line=dict(color="#111", width=1.6, dash="dash"),
+        fig.add_trace(go.Scatter(x=x, y=np.cumsum(total)[idx], name=total_name, line=dict(color="#111", width=1.8),
                                  hovertemplate="%{y:.1%}"))
     fig.add_hline(y=0, line=dict(color="#444", width=0.8))
     fig.update_yaxes(tickformat=".0%", title_text="cumulative P&L (% of NAV, summed)")
@@ -180,7 +181,7 @@ def cumulative_figure(daily_pnl: pd.DataFrame, title: str, extra: dict[str, np.n
 def waterfall_figure(wf: pd.Series) -> go.Figure:
     """Gross (before the brake) → allocator drag → costs → net, in annual return."""
     labels = ["gross P&L before allocator brake", "allocator brake", "trading costs", "net P&L"]
-    values = [wf["gross_unbraked"], -wf["allocator_drag"], -wf["costs"], wf["net"]]
+    values = [float(v) + 0.0 for v in (wf["gross_unbraked"], -wf["allocator_drag"], -wf["costs"], wf["net"])]  # no "-0.00%"
     fig = go.Figure(go.Waterfall(
         x=labels, y=values, measure=["absolute", "relative", "relative", "total"],
         text=[f"{v:+.2%}" for v in values], textposition="outside",
@@ -204,18 +205,18 @@ def monthly_figure(table: pd.DataFrame, yearly: pd.Series) -> go.Figure:
     fig = make_subplots(rows=1, cols=2, shared_yaxes=True, column_widths=[0.9, 0.1], horizontal_spacing=0.01)
     fig.add_trace(go.Heatmap(z=z, x=months, y=years, colorscale=DIVERGING, zmid=0, zmin=-zm, zmax=zm, xgap=1, ygap=1,
                              texttemplate="%{z:.1%}", textfont=dict(size=9),
-                             colorbar=dict(tickformat=".0%", title=dict(text="month"), x=1.02, len=0.5, y=0.75),
+                             colorbar=dict(tickformat=".0%", title=dict(text="month"), x=1.02),
                              hovertemplate="%{y} %{x}: %{z:.2%}<extra></extra>"), row=1, col=1)
     fig.add_trace(go.Heatmap(z=zy, x=["Year"], y=years, colorscale=DIVERGING, zmid=0, zmin=-zym, zmax=zym, xgap=1, ygap=1,
                              texttemplate="%{z:.1%}", textfont=dict(size=9),
-                             colorbar=dict(tickformat=".0%", title=dict(text="year"), x=1.09, len=0.5, y=0.25),
+                             showscale=False,  # its own range; every cell is labelled
                              hovertemplate="%{y}: %{z:.2%}<extra>year</extra>"), row=1, col=2)
     fig.update_yaxes(autorange="reversed", type="category", row=1, col=1)
     fig.update_xaxes(side="top", row=1, col=1)
     fig.update_xaxes(side="top", row=1, col=2)
-    height = max(260, 18 * len(years) + 120)
+    height = max(300, 18 * len(years) + 120)
     fig = _layout(fig, "Monthly net returns (compounded within the month)", height, hovermode="closest")
-    fig.update_layout(margin=dict(l=60, r=110, t=40, b=20))
+    fig.update_layout(margin=dict(l=60, r=40, t=40, b=20))
     return fig
 
 
@@ -225,10 +226,19 @@ def weights_figure(matrices: dict[str, pd.DataFrame], classes: dict[str, str], d
     default = default if default in matrices else stages[-1]
     fig = go.Figure()
     order = list(next(iter(matrices.values())).index)
+    def robust_max(frames) -> float:
+        values = np.abs(np.concatenate([f.to_numpy(dtype=float).ravel() for f in frames]))
+        values = values[np.isfinite(values) & (values > 0)]
+        return float(np.percentile(values, 99)) if values.size else 1.0
+
+    # w_rt, w_alloc and w_exec share one colour range so the brake and the caps show as fading;
+    # w_pre (unit-risk sleeves mixed, another scale) has its own. 99th percentile of |w|.
+    sized = [s for s in stages if s != "w_pre"]
+    shared = robust_max([matrices[s] for s in sized]) if sized else 1.0
     for stage in stages:
         m = matrices[stage]
         z = m.to_numpy(dtype=float)
-        zm = float(np.nanmax(np.abs(z))) if np.isfinite(z).any() and np.nanmax(np.abs(z)) > 0 else 1.0
+        zm = robust_max([m]) if stage == "w_pre" else shared
         fig.add_trace(go.Heatmap(z=z, x=_dates(m.columns), y=order, colorscale=DIVERGING, zmid=0, zmin=-zm,
                                  zmax=zm, name=stage, visible=stage == default,
                                  colorbar=dict(title=dict(text="× NAV"), tickformat=".2f"),
@@ -277,7 +287,9 @@ def compare_equity_figure(dates, base_net: np.ndarray, other_net: np.ndarray, ba
     fig.update_yaxes(title_text="other / base", row=2, col=1)
     fig.update_yaxes(tickformat=".0%", title_text="drawdown", row=3, col=1)
     fig.update_xaxes(rangeselector=dict(buttons=RANGE_BUTTONS, x=0, y=1.02), row=1, col=1)
-    return _layout(fig, "Equity, equity ratio and drawdowns", 680)
+    fig = _layout(fig, "Equity, equity ratio and drawdowns", 700)
+    fig.update_layout(legend=dict(yanchor="top", y=-0.05, xanchor="left", x=0.0), margin=dict(b=60))
+    return fig
 
 
 def regime_share_figure(shares: dict[str, dict[str, float]]) -> go.Figure:

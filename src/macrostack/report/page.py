@@ -37,7 +37,8 @@ section { background:#fff; border:1px solid var(--line); border-radius:8px; padd
 section h2 { font-size:17px; margin:0 0 6px; }
 section h3 { font-size:14px; margin:10px 0 6px; color:var(--muted); }
 p.note { color:var(--muted); font-size:12.5px; margin:6px 2px 0; line-height:1.45; }
-table.grid { border-collapse:collapse; width:100%; font-size:13px; font-variant-numeric: tabular-nums; }
+table.grid { border-collapse:collapse; min-width:55%; font-size:13px; font-variant-numeric: tabular-nums; }
+table.grid.wide { width:100%; }
 table.grid th, table.grid td { border-bottom:1px solid var(--line); padding:5px 8px; text-align:left; vertical-align:top; }
 table.grid th { background:#f0f3f8; font-weight:600; }
 table.grid td.num, table.grid th.num { text-align:right; white-space:nowrap; }
@@ -71,12 +72,16 @@ def pct(value, digits: int = 1, sign: bool = False) -> str:
     """A fraction as a percentage ('—' when missing)."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "—"
+    if abs(value) < 0.5 * 10 ** -(digits + 2):
+        value = 0.0  # rounding noise prints as 0.00%, not -0.00%
     return f"{value:+.{digits}%}" if sign else f"{value:.{digits}%}"
 
 
 def num(value, digits: int = 2, suffix: str = "", sign: bool = False) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "—"
+    if abs(value) < 0.5 * 10 ** -digits:
+        value = 0.0
     return (f"{value:+,.{digits}f}" if sign else f"{value:,.{digits}f}") + suffix
 
 
@@ -92,8 +97,9 @@ def tile(key: str, value: str, detail: str = "", css: str = "") -> str:
     return f'<div class="tile"><div class="k">{esc(key)}</div><div class="{cls}">{esc(value)}</div>{d}</div>'
 
 
-def table(headers: list[str], rows: list[list], numeric: set[int] | None = None, raw: set[int] | None = None) -> str:
-    """An HTML table; cells in `raw` columns are inserted as HTML, the rest escaped."""
+def table(headers: list[str], rows: list[list], numeric: set[int] | None = None, raw: set[int] | None = None,
+          wide: bool = False) -> str:
+    """An HTML table; cells in `raw` columns are inserted as HTML, the rest escaped; `wide` spans the page."""
     numeric, raw = numeric or set(), raw or set()
     head = "".join(f'<th class="num">{esc(h)}</th>' if i in numeric else f"<th>{esc(h)}</th>" for i, h in enumerate(headers))
     body = []
@@ -103,7 +109,8 @@ def table(headers: list[str], rows: list[list], numeric: set[int] | None = None,
             content = str(v) if i in raw else esc(v)
             cells.append(f'<td class="num">{content}</td>' if i in numeric else f"<td>{content}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
-    return f'<table class="grid"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+    cls = "grid wide" if wide else "grid"
+    return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
 
 
 def badge(verdict: str | None) -> str:

@@ -1,0 +1,183 @@
+"""Comparing two runs (the two-pass allocator audit): numbers, JSON, refusal, and the page in a browser."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from macrostack.compare import (HEADLINE, aligned, compare_runs, derisking_events, metric_deltas, quarterly_returns,
+                                worst_periods)
+from macrostack.errors import InputError
+from macrostack.metrics import equity, monthly_returns
+from macrostack.report import load_run
+from macrostack.run import run_stack
+from macrostack.runs.artifacts import read_table, write_table
+from tests import browser
+
+START, END = "2016-01-01", "2020-12-31"
+
+
+@pytest.fixture(scope="module")
+def runs(tf_store_path, tmp_path_factory):
+    """The two-pass audit: trend_only (allocator off) as base, core (allocator on) as other."""
+    out = tmp_path_factory.mktemp("compare_runs")
+    base = run_stack("trend_only", start=START, end=END, out=out, store=tf_store_path)
+    other = run_stack("core", start=START, end=END, out=out, store=tf_store_path)
+    return base.path, other.path
+
+
+@pytest.fixture(scope="module")
+def result(runs, tmp_path_factory):
+    html = tmp_path_factory.mktemp("compare_html") / "compare.html"
+    return compare_runs(runs[0], runs[1], html)
+
+
+def test_result_is_json_serialisable_without_nan(result):
+    text = json.dumps(result, allow_nan=False)  # raises on NaN / inf
+    assert json.loads(text) == result
+    assert set(result) >= {"base", "other", "overlap", "metrics", "equity_ratio_end", "worst_months", "worst_quarters",
+                           "derisking", "regimes", "html"}
+
+
+def test_metric_deltas_are_other_minus_base_over_the_overlap(result, runs):
+    base, other = load_run(runs[0]), load_run(runs[1])
+    assert result["overlap"]["sessions"] == len(base.dates.intersection(other.dates))
+    assert set(result["metrics"]) == {k for k, *_ in HEADLINE}
+    for key, row in result["metrics"].items():
+        assert row["delta"] == pytest.approx(row["other"] - row["base"], abs=1e-15)
+    # same ready period here, so the metrics are the manifests' metrics
+    if base.dates.equals(other.dates):
+        for key in ("cagr", "ann_vol", "sharpe", "max_drawdown", "turnover_per_year", "cost_drag"):
+            assert result["metrics"][key]["base"] == pytest.approx(base.manifest["metrics"][key], abs=1e-12)
+            assert result["metrics"][key]["other"] == pytest.approx(other.manifest["metrics"][key], abs=1e-12)
+
+
+def test_equity_ratio_is_other_over_base(result, runs):
+    base, other = load_run(runs[0]), load_run(runs[1])
+    dates = base.dates.intersection(other.dates)
+    nb, no = aligned(base, dates)["net"].to_numpy(), aligned(other, dates)["net"].to_numpy()
+    assert result["equity_ratio_end"] == pytest.approx(equity(no)[-1] / equity(nb)[-1], rel=1e-12)
+
+
+def test_worst_periods_side_by_side(result, runs):
+    wm = result["worst_months"]
+    assert len(wm["base_worst"]) == len(wm["other_worst"]) == 5
+    base_vals = [r["base"] for r in wm["base_worst"]]
+    assert base_vals == sorted(base_vals)
+    base = load_run(runs[0])
+    monthly = monthly_returns(base.daily["net"].to_numpy(), np.asarray(base.dates, dtype="datetime64[D]"))
+    assert base_vals[0] == pytest.approx(monthly.min(), abs=1e-15)
+    for row in wm["other_worst"]:
+        assert row["difference"] == pytest.approx(row["other"] - row["base"], abs=1e-15)
+    assert re.fullmatch(r"\d{4}Q[1-4]", result["worst_quarters"]["base_worst"][0]["period"])
+
+
+def test_quarterly_returns_compound_the_months():
+    idx = pd.period_range("2020-01", "2020-06", freq="M")
+    m = pd.Series([0.01, -0.02, 0.03, 0.0, 0.05, -0.01], index=idx)
+    q = quarterly_returns(m)
+    assert list(q.index.astype(str)) == ["2020Q1", "2020Q2"]
+    assert q.iloc[0] == pytest.approx(1.01 * 0.98 * 1.03 - 1)
+    assert q.iloc[1] == pytest.approx(1.0 * 1.05 * 0.99 - 1)
+    w = worst_periods(m, m * 2, n=2)
+    assert [r["period"] for r in w["base_worst"]] == ["2020-02", "2020-06"]
+    assert w["other_worst"][0]["other"] == pytest.approx(-0.04)
+
+
+def test_metric_deltas_with_missing_values():
+    out = metric_deltas({"cagr": 0.1, "calmar": None}, {"cagr": 0.12, "calmar": 1.0}, keys=("cagr", "calmar"))
+    assert out["cagr"]["delta"] == pytest.approx(0.02)
+    assert np.isnan(out["calmar"]["delta"])
+
+
+def test_derisking_events_are_the_deepest_cuts_of_the_braked_run(result, runs):
+    d = result["derisking"]
+    assert d["run"] == "other"
+    events = d["events"]
+    assert 0 < len(events) <= 10
+    scalars = [e["scalar"] for e in events]
+    assert scalars == sorted(scalars) and all(0 < s < 0.99 for s in scalars)
+    other = load_run(runs[1])
+    alloc = other.alloc.set_index("date")
+    base = load_run(runs[0])
+    for e in events:
+        assert alloc.loc[pd.Timestamp(e["date"]), "scalar_applied"] == pytest.approx(e["scalar"])
+        assert e["episode_start"] <= e["date"] <= e["episode_end"]
+        assert e["regime"] in ("NORMAL", "ELEVATED", "STRESS", "CRISIS")
+        first = other.dates.get_loc(pd.Timestamp(e["held_from"]))
+        assert first == other.dates.get_loc(pd.Timestamp(e["date"])) + other.lag
+        window = slice(first, first + 20)
+        assert e["other_pnl_after"] == pytest.approx(np.prod(1 + other.daily["net"].to_numpy()[window]) - 1, abs=1e-12)
+        assert e["base_pnl_after"] == pytest.approx(np.prod(1 + base.daily["net"].to_numpy()[window]) - 1, abs=1e-12)
+    episodes = [(e["episode_start"], e["episode_end"]) for e in events]
+    assert len(set(episodes)) == len(episodes)  # one event per episode
+
+
+def test_derisking_events_on_known_scalars():
+    dates = pd.bdate_range("2020-01-01", periods=60)
+    reb = dates[::5]
+    s = np.array([1.0, 0.9, 0.7, 0.8, 1.0, 0.995, 0.6, 0.6, 0.95, 1.0, 0.5, 1.0])
+    alloc = pd.DataFrame({"date": reb, "scalar_applied": s, "regime_at_rebalance": [0, 1, 2, 2, 0, 0, 3, 3, 1, 0, 3, 0]})
+    net_b, net_o = np.full(60, 0.001), np.full(60, 0.0005)
+    ev = derisking_events(alloc, dates, net_b, net_o, lag=1, n=10, horizon=20)
+    assert [e["scalar"] for e in ev] == [0.5, 0.6, 0.7]  # three episodes; 0.995 is back at full risk
+    assert ev[1]["date"] == str(reb[6].date()) and ev[1]["episode_rebalances"] == 3
+    assert ev[1]["regime"] == "NORMAL"  # decided at the previous rebalance (regime 0)
+    assert ev[0]["held_from"] == str(dates[51].date())
+    assert ev[0]["base_pnl_after"] == pytest.approx(1.001 ** 9 - 1)  # only 9 sessions left
+    assert ev[2]["other_pnl_after"] == pytest.approx(1.0005 ** 20 - 1)
+    assert derisking_events(alloc.assign(scalar_applied=1.0), dates, net_b, net_o) == []
+
+
+def test_regime_shares_only_for_the_run_with_an_allocator(result):
+    assert result["regimes"]["base"] is None
+    shares = result["regimes"]["other"]["shares"]
+    assert sum(shares.values()) == pytest.approx(1.0)
+    assert result["regimes"]["other"]["transitions_per_year"] >= 0
+
+
+def test_compare_without_html_writes_nothing(runs, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    out = compare_runs(runs[1], runs[0])
+    assert out["html"] is None and not list(tmp_path.iterdir())
+    assert out["derisking"]["run"] == "base"  # the braked run is found on either side
+
+
+def test_runs_without_common_sessions_are_refused(runs, tmp_path):
+    shifted = tmp_path / "shifted"
+    shutil.copytree(runs[0], shifted)
+    daily = read_table(shifted / "daily.parquet")
+    daily["date"] = daily["date"] + pd.DateOffset(years=30)
+    write_table(shifted / "daily.parquet", daily)
+    with pytest.raises(InputError, match="no sessions in common") as err:
+        compare_runs(runs[1], shifted, tmp_path / "c.html")
+    assert "fix:" in str(err.value)
+    assert not (tmp_path / "c.html").exists()
+
+
+def test_compare_html_is_self_contained(result):
+    text = open(result["html"]).read()
+    assert not re.search(r"<script[^>]+src=", text)
+    assert text.count('class="plotly-graph-div"') == 2
+    for section in ("metrics", "equity", "worst", "derisking", "regimes"):
+        assert f'<section id="{section}">' in text
+
+
+def test_compare_renders_in_a_headless_browser_offline(result):
+    with browser.chromium() as driver:
+        browser.open_page(driver, result["html"])
+        charts = browser.chart_status(driver)
+        errors = browser.console_errors(driver)
+        browser.screenshot(driver, "compare_core_vs_trend_only.png")
+        browser.section_screenshots(driver, "compare")
+    assert not errors, errors
+    assert [c["id"] for c in charts] == ["fig-compare-equity", "fig-compare-regimes"]
+    for chart in charts:
+        assert chart["rendered"] and chart["traces"]
+        for trace in chart["traces"]:
+            assert trace["points"] > 0, f"{chart['id']}: {trace['name']} has no points"

@@ -1,0 +1,309 @@
+"""The run report: every chart's numbers against the P&L contract, the HTML file, and the page
+in a real headless browser (offline)."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+from plotly.offline import get_plotlyjs
+
+from macrostack.errors import InputError
+from macrostack.metrics import SESSIONS_PER_YEAR, max_drawdown, rolling_sharpe, rolling_vol
+from macrostack.report import figures, load_run, write_report
+from macrostack.report.data import HEATMAP_STAGES, load_weights
+from macrostack.run import run_stack
+from tests import browser
+
+START, END = "2016-01-01", "2020-12-31"
+
+
+@pytest.fixture(scope="module")
+def runs(tf_store_path, tmp_path_factory):
+    """Real runs on a short period: core (allocator on) and trend_only (allocator off)."""
+    out = tmp_path_factory.mktemp("report_runs")
+    core = run_stack("core", start=START, end=END, out=out, store=tf_store_path)
+    trend = run_stack("trend_only", start=START, end=END, out=out, store=tf_store_path)
+    return {"core": core.path, "trend_only": trend.path}
+
+
+@pytest.fixture(scope="module")
+def core(runs):
+    return load_run(runs["core"])
+
+
+def _net(run):
+    return run.daily["net"].to_numpy()
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def test_load_run_is_the_ready_period(core):
+    m = core.manifest
+    assert core.dates[0] == pd.Timestamp(m["ready_date"])
+    assert len(core.dates) == m["metrics"]["n_sessions"]
+    assert core.positions.shape == core.returns.shape == (len(core.dates), len(core.symbols))
+    assert core.rt["date"].min() >= core.dates[0]
+    assert set(core.asset_classes) == set(core.symbols)
+
+
+def test_load_run_refuses_a_directory_that_is_not_a_run(tmp_path):
+    with pytest.raises(InputError, match="not a complete run directory"):
+        load_run(tmp_path)
+
+
+def test_asset_classes_fall_back_to_all_without_the_manifest_field(runs, tmp_path):
+    copy = tmp_path / "run"
+    shutil.copytree(runs["core"], copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    del manifest["data"]["asset_classes"]
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    run = load_run(copy)
+    assert set(run.asset_classes.values()) == {"all"}
+    ac = figures.asset_class_pnl(run.positions, run.returns, run.symbols, run.asset_classes, run.dates)
+    assert list(ac.columns) == ["all"]
+    np.testing.assert_allclose(ac["all"], run.daily["gross"], rtol=0, atol=1e-12)
+
+
+# --------------------------------------------------------------------------- figure data
+
+
+def test_equity_and_drawdown_match_the_manifest_metrics(core):
+    net = _net(core)
+    ed = figures.equity_drawdown(net, core.dates)
+    assert ed["drawdown"].min() == pytest.approx(core.manifest["metrics"]["max_drawdown"], abs=1e-12)
+    assert ed["drawdown"].min() == max_drawdown(net)
+    assert (ed["drawdown"] <= 0).all()
+    years = len(net) / SESSIONS_PER_YEAR
+    assert ed["equity"].iloc[-1] ** (1 / years) - 1 == pytest.approx(core.manifest["metrics"]["cagr"], abs=1e-12)
+
+
+def test_rolling_stats_are_the_trailing_window(core):
+    net = _net(core)
+    rs = figures.rolling_stats(net, core.dates)
+    w = SESSIONS_PER_YEAR
+    assert rs["return"].iloc[: w - 1].isna().all() and np.isfinite(rs["return"].iloc[w - 1:]).all()
+    d = len(net) - 1
+    assert rs["return"].iloc[d] == pytest.approx(np.prod(1 + net[d - w + 1: d + 1]) - 1, abs=1e-12)
+    assert rs["return"].iloc[w - 1] == pytest.approx(np.prod(1 + net[:w]) - 1, abs=1e-12)
+    np.testing.assert_array_equal(rs["vol"].to_numpy(), rolling_vol(net, w))
+    np.testing.assert_array_equal(rs["sharpe"].to_numpy(), rolling_sharpe(net, w))
+
+
+def test_drag_waterfall_adds_up_to_the_net_return_exactly(core):
+    d = core.daily
+    wf = figures.drag_waterfall(d["gross"].to_numpy(), d["cost"].to_numpy(), d["net"].to_numpy(), d["risk_scalar"].to_numpy())
+    assert wf["gross_unbraked"] - wf["allocator_drag"] - wf["costs"] == pytest.approx(wf["net"], abs=1e-12)
+    m = core.manifest["metrics"]
+    assert wf["net"] == pytest.approx(m["ann_return"], abs=1e-12)  # Σ/years = mean·252
+    assert wf["costs"] == pytest.approx(m["cost_drag"], abs=1e-12)
+    assert wf["costs"] > 0
+    # the brake cut the book at some point in 2016-2020, so it removed gross P&L (either sign)
+    assert (d["risk_scalar"] < 1).any() and wf["allocator_drag"] != 0
+
+
+def test_drag_waterfall_on_known_numbers():
+    gross = np.array([0.01, -0.02, 0.03, 0.0])
+    cost = np.array([0.001, 0.0, 0.0, 0.002])
+    scalar = np.array([np.nan, 0.5, 1.0, 0.25])  # NaN: before the first rebalance, no brake
+    wf = figures.drag_waterfall(gross, cost, gross - cost, scalar)
+    years = 4 / SESSIONS_PER_YEAR
+    assert wf["allocator_drag"] == pytest.approx(-0.02 / years)  # (1/0.5 − 1)·(−0.02)
+    assert wf["gross_unbraked"] == pytest.approx((0.01 - 0.04 + 0.03) / years)
+    assert wf["gross_unbraked"] - wf["allocator_drag"] - wf["costs"] == pytest.approx(wf["net"], abs=1e-15)
+    off = figures.drag_waterfall(gross, cost, gross - cost, np.ones(4))
+    assert off["allocator_drag"] == 0.0 and off["gross_unbraked"] == pytest.approx(gross.sum() / years)
+
+
+def test_asset_class_pnl_sums_to_the_portfolio_gross(core):
+    ac = figures.asset_class_pnl(core.positions, core.returns, core.symbols, core.asset_classes, core.dates)
+    assert list(ac.columns) == sorted(set(core.asset_classes.values()))
+    assert len(ac.columns) > 1
+    np.testing.assert_allclose(ac.sum(axis=1), core.daily["gross"], rtol=0, atol=1e-12)
+    s = figures.pnl_summary(ac)
+    assert s["share"].sum() == pytest.approx(1.0)
+    assert s["contribution"].sum() == pytest.approx(core.daily["gross"].sum() / (len(ac) / SESSIONS_PER_YEAR))
+
+
+def test_sleeve_pnl_sums_to_the_portfolio_net(core):
+    sp = figures.sleeve_pnl(core.sleeves)
+    assert sp is not None and "trend" in sp.columns and "residual" in sp.columns
+    assert len(sp) == len(core.dates)
+    np.testing.assert_allclose(sp.sum(axis=1), core.daily["net"], rtol=0, atol=1e-12)
+    assert figures.sleeve_pnl(None) is None
+
+
+def test_monthly_cells_compound_to_the_yearly_return(core):
+    net = _net(core)
+    table, yearly = figures.monthly_table(net, core.dates)
+    assert list(table.columns) == list(range(1, 13))
+    assert list(table.index) == sorted(set(core.dates.year))
+    for year, row in table.iterrows():
+        cells = row.dropna().to_numpy()
+        assert np.prod(1 + cells) - 1 == pytest.approx(yearly[year], abs=1e-12)
+        in_year = net[core.dates.year == year]
+        assert yearly[year] == pytest.approx(np.prod(1 + in_year) - 1, abs=1e-12)
+    assert np.nanmin(table.to_numpy()) == pytest.approx(core.manifest["metrics"]["worst_month"], abs=1e-12)
+
+
+def test_allocator_series_and_regime_shares(core, runs):
+    al = figures.allocator_series(core.daily)
+    assert al is not None
+    np.testing.assert_array_equal(al["risk_scalar"].to_numpy(), core.daily["risk_scalar"].to_numpy())
+    shares = figures.regime_shares(al["regime"].to_numpy())
+    assert sum(shares["shares"].values()) == pytest.approx(1.0)
+    assert figures.allocator_series(load_run(runs["trend_only"]).daily) is None
+
+
+def test_regime_shares_on_known_codes():
+    codes = np.array([0, 0, 1, 1, 2, 3, 0, np.nan] + [0] * 244, dtype=float)
+    out = figures.regime_shares(codes)
+    assert out["shares"]["NORMAL"] == pytest.approx(247 / 251)
+    assert out["shares"]["CRISIS"] == pytest.approx(1 / 251)
+    assert out["transitions"] == 4
+    assert out["transitions_per_year"] == pytest.approx(4 / (251 / 252))
+
+
+def test_risk_targeting_series_is_the_layer_table(core):
+    rts = figures.risk_targeting_series(core.rt)
+    rt = core.rt.loc[np.isfinite(core.rt["leverage"])]
+    np.testing.assert_array_equal(rts["leverage"].to_numpy(), rt["leverage"].to_numpy())
+    cap = core.manifest["config"]["risk_targeting"]["leverage_cap"]
+    assert (rts["leverage"] <= cap + 1e-12).all()
+    target = core.target_vol
+    unclipped = ~rts["clipped"] & (rts["sigma_unit"] >= core.manifest["config"]["risk_targeting"]["vol_floor"])
+    np.testing.assert_allclose(rts.loc[unclipped, "ex_ante_vol"], target, atol=1e-10)
+
+
+def test_weights_heatmap_defaults_to_the_last_two_years(core):
+    reb = pd.DatetimeIndex(core.rt["date"])
+    start, end = figures.default_weights_window(reb)
+    assert end == reb.max() and start == end - pd.DateOffset(years=2)
+    w = load_weights(core.path, HEATMAP_STAGES, start, end)
+    assert set(w["stage"]) == set(HEATMAP_STAGES)
+    assert w["date"].min() >= start and w["date"].max() == end
+    order = figures.symbol_order(core.symbols, core.asset_classes)
+    m = figures.weights_matrix(w, "w_exec", order)
+    assert list(m.index) == order and m.shape == (len(core.symbols), w["date"].nunique())
+    classes = [core.asset_classes[s] for s in order]
+    assert classes == sorted(classes)
+    # executed weights of a rebalance are the held weights a lag later (constant holding)
+    reb_date = m.columns[-2]
+    held = core.positions[core.dates.get_loc(reb_date) + core.lag]
+    np.testing.assert_allclose(m[reb_date].reindex(core.symbols).to_numpy(), held, atol=1e-12)
+
+
+def test_thin_and_change_indices():
+    assert list(figures.thin_index(5, 10)) == [0, 1, 2, 3, 4]
+    idx = figures.thin_index(10_001, 4000)
+    assert idx[0] == 0 and idx[-1] == 10_000 and len(idx) <= 4001 and (np.diff(idx) > 0).all()
+    v = np.array([1.0, 1.0, 0.8, 0.8, np.nan, np.nan, 1.0])
+    assert list(figures.change_index(v)) == [0, 2, 4, 6]
+    assert list(figures.change_index(v[:-1])) == [0, 2, 4, 5]
+    assert list(figures.change_index(v[:-1], include_last=False)) == [0, 2, 4]
+
+
+# --------------------------------------------------------------------------- the HTML file
+
+
+SECTION_IDS = ("equity", "rolling", "drag", "monthly", "risk", "allocator", "exposure", "sleeves", "classes", "weights",
+               "audit", "manifest")
+
+
+def _assert_self_contained(text: str) -> None:
+    assert not re.search(r"<script[^>]+src=", text), "a script is loaded from elsewhere"
+    assert not re.search(r"<link[^>]+href=[\"']?https?:", text), "a stylesheet is loaded from the network"
+    assert text.count(get_plotlyjs()[:80]) == 1, "Plotly JS must be embedded exactly once"
+
+
+def test_write_report_writes_one_self_contained_file(core, runs):
+    t0 = time.perf_counter()
+    path = write_report(runs["core"])
+    elapsed = time.perf_counter() - t0
+    assert path == runs["core"] / "report.html"
+    text = path.read_text()
+    _assert_self_contained(text)
+    assert text.count('class="plotly-graph-div"') == 10  # every chart of an allocator run with sleeves
+    for section in SECTION_IDS:
+        assert f'<section id="{section}">' in text
+    assert core.manifest["data"]["content_hash"] in text and core.manifest["config_hash"] in text
+    assert "risk_targeting:" in text and "target_vol: 0.2" in text  # the config YAML
+    assert f"{core.manifest['metrics']['sharpe']:.2f}" in text
+    assert elapsed < 10  # a 5-year run; the full core run takes ~1.5 s
+
+
+def test_write_report_custom_out_and_weights_range(runs, tmp_path):
+    out = write_report(runs["core"], tmp_path / "sub" / "r.html", start="2019-01-01", end="2019-06-30")
+    assert out.exists() and not list(tmp_path.glob("sub/.*"))
+    text = out.read_text()
+    assert "Rebalances from 2019-01-01 to 2019-06-30 (26 rebalances)" in text
+
+
+def test_report_without_sleeves_parquet_skips_the_sleeve_chart(runs, tmp_path):
+    copy = tmp_path / "run"
+    shutil.copytree(runs["core"], copy)
+    (copy / "sleeves.parquet").unlink()
+    (copy / "report.html").unlink(missing_ok=True)
+    text = write_report(copy).read_text()
+    assert '<section id="sleeves">' not in text and '<section id="classes">' in text
+    assert text.count('class="plotly-graph-div"') == 9
+
+
+def test_report_of_a_run_without_allocator(runs):
+    text = write_report(runs["trend_only"]).read_text()
+    assert "The allocator is <b>off</b>" in text
+    assert 'id="fig-allocator"' not in text
+    assert text.count('class="plotly-graph-div"') == 9
+
+
+# --------------------------------------------------------------------------- in a browser
+
+
+def test_report_renders_in_a_headless_browser_offline(runs):
+    path = write_report(runs["core"])
+    with browser.chromium() as driver:
+        browser.open_page(driver, path)
+        charts = browser.chart_status(driver)
+        errors = browser.console_errors(driver)
+        shot = browser.screenshot(driver, "report_core.png")
+        browser.section_screenshots(driver, "report_core")
+        visible = {stage: browser.choose_dropdown(driver, "fig-weights", f"stage: {stage}") for stage in HEATMAP_STAGES}
+        errors += browser.console_errors(driver)
+    assert not errors, errors
+    for k, stage in enumerate(HEATMAP_STAGES):  # the dropdown shows exactly the chosen stage
+        assert visible[stage] == [j == k for j in range(len(HEATMAP_STAGES))], stage
+    assert [c["id"] for c in charts] == ["fig-equity", "fig-rolling", "fig-drag", "fig-monthly", "fig-risk", "fig-allocator",
+                                         "fig-exposure", "fig-sleeves", "fig-classes", "fig-weights"]
+    for chart in charts:
+        assert chart["rendered"], chart["id"]
+        assert chart["traces"], f"{chart['id']} has no trace"
+        for trace in chart["traces"]:
+            assert trace["points"] > 0, f"{chart['id']}: trace {trace['name'] or trace['type']} has no points"
+    assert shot.stat().st_size > 50_000
+
+
+def test_report_of_a_run_without_allocator_renders_offline(runs):
+    path = write_report(runs["trend_only"])
+    with browser.chromium() as driver:
+        browser.open_page(driver, path)
+        charts = browser.chart_status(driver)
+        errors = browser.console_errors(driver)
+        browser.screenshot(driver, "report_trend_only.png")
+    assert not errors, errors
+    assert len(charts) == 9 and all(t["points"] > 0 for c in charts for t in c["traces"])
+
+
+def test_missing_browser_fails_under_ci_and_skips_otherwise(monkeypatch, tmp_path):
+    monkeypatch.setattr(browser, "CHROMIUM", tmp_path / "no-chromium")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="install-browser"):
+        browser.require_browser()
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception, match="no-chromium"):
+        browser.require_browser()
