@@ -115,6 +115,15 @@ def test_cli_run_show_audit_and_bad_config(tf_store_path, tmp_path):
     assert runner.invoke(app, ["audit", "t1", "--out", str(out)], env=env).exit_code == 0
     assert runner.invoke(app, ["show", "t1", "--out", str(out)], env=env).exit_code == 0
     assert "t1" in runner.invoke(app, ["runs", "--out", str(out)], env=env).output
+    assert runner.invoke(app, ["run", "trend_only", "--start", "2019-01-01", "--end", "2020-06-30", "--out", str(out),
+                               "--run-id", "t0", "--no-report", "-q"], env=env).exit_code == 0
+    assert not (out / "t0" / "report.html").exists() and (out / "t1" / "report.html").exists()
+    r = runner.invoke(app, ["report", "t0", "--out", str(out)], env=env)
+    assert r.exit_code == 0 and (out / "t0" / "report.html").exists()
+    r = runner.invoke(app, ["compare", "t0", "t1", "--out", str(out), "--json"], env=env)
+    assert r.exit_code == 0 and json.loads(r.output)["metrics"]["sharpe"]["delta"] == 0.0
+    r = runner.invoke(app, ["show", "t1", "--out", str(out), "--json"], env=env)
+    assert json.loads(r.output)["audit"]["verdict"] == "PASS"
     bad = tmp_path / "bad.yaml"
     bad.write_text("risk_targeting:\n  target_vol: 0.2\n  leverage_floor: 9\n")
     out2 = tmp_path / "runs2"
