@@ -15,6 +15,7 @@ own earlier decisions produced. At rebalance j the loop:
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -109,17 +110,24 @@ def simulate(cfg: StackConfig, md: MarketData, precomputed_scalars: np.ndarray |
     statuses: dict[str, str] = {}
     inert_notes: dict[str, str] = {}
     signals: dict[str, np.ndarray] = {}
+    runnable = {}
     for name, sc in cfg.sleeves.items():
         if sc.weight == 0:
             statuses[f"sleeve:{name}"] = "off"
             continue
-        engine = ENGINES[sc.engine]
-        missing = engine.missing_data(md)
+        missing = ENGINES[sc.engine].missing_data(md)
         if missing:
             _inert(name, sc, f"dataset {md.dataset!r} has no {', '.join(missing)}", md, statuses, inert_notes)
             continue
-        signal = engine.signal(md, sc.params)[reb]
-        lap(f"engine:{name}")
+        runnable[name] = sc
+    # Engines are independent and their numpy/numba kernels release the GIL: run them on both
+    # cores. Results are gathered by name, so the outcome does not depend on scheduling.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {name: pool.submit(ENGINES[sc.engine].signal, md, sc.params) for name, sc in runnable.items()}
+        computed = {name: f.result()[reb] for name, f in futures.items()}
+    lap("engines")
+    for name, sc in runnable.items():
+        signal = computed[name]
         if not np.isfinite(signal).any():
             _inert(name, sc, "its signal is never ready in this period (data too short or absent)", md, statuses,
                    inert_notes)
