@@ -20,14 +20,16 @@ Every value at session t reads returns <= t only.
 
 from __future__ import annotations
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from macrostack import rolling
 from macrostack.config import TrendParams
+from macrostack.engines import _trend_kernel as kernel
 
 HORIZONS = {"long": (252, 21), "medium": (84, 10), "short": (21, 5)}
+FEATURES = ("momentum", "breakout", "slope")
 
 
 def log_index(returns: np.ndarray) -> np.ndarray:
@@ -39,55 +41,74 @@ def log_index(returns: np.ndarray) -> np.ndarray:
     return x
 
 
-def _shift(x: np.ndarray, k: int) -> np.ndarray:
-    out = np.full_like(x, np.nan)
-    out[k:] = x[: len(x) - k] if k else x
-    return out
+def _decay(span: float) -> float:
+    """EWMA weight decay 1 − α of a span, computed as pandas computes it (com → α)."""
+    com = (span - 1) / 2
+    return 1.0 - 1.0 / (1.0 + com)
+
+
+def _decays(h: int) -> tuple[float, float]:
+    """Weight decays of the fast (span h/4, at least 2) and slow (span h) EWMAs."""
+    return _decay(max(h / 4.0, 2.0)), _decay(float(h))
+
+
+def _blocks(n: int) -> list[tuple[int, int]]:
+    """Column blocks, one per worker thread, cut on multiples of 8 columns (cache lines)."""
+    workers = max(1, min(os.cpu_count() or 1, -(-n // 8)))
+    cuts = [0] + [8 * round(n * k / workers / 8) for k in range(1, workers)] + [n]
+    return [(a, b) for a, b in zip(cuts, cuts[1:]) if b > a]
+
+
+def _run(task, n: int) -> None:
+    """`task(c0, c1)` over the column blocks, in threads (the kernels release the GIL)."""
+    blocks = _blocks(n)
+    if len(blocks) == 1:
+        task(*blocks[0])
+    elif blocks:
+        with ThreadPoolExecutor(max_workers=len(blocks)) as pool:
+            for future in [pool.submit(task, c0, c1) for c0, c1 in blocks]:
+                future.result()
+
+
+def _panel(a: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(a, dtype=np.float64)
 
 
 def horizon_features(x: np.ndarray, daily: np.ndarray, h: int, skip: int) -> dict[str, np.ndarray]:
     """The three raw features of one horizon (see module docstring)."""
-    sigma = rolling.rolling_std(daily, h)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        momentum = (_shift(x, skip) - _shift(x, h)) / (sigma * np.sqrt(h - skip))
-        hi, lo = rolling.rolling_max(x, h), rolling.rolling_min(x, h)
-        breakout = 2.0 * (x - lo) / (hi - lo) - 1.0
-        fast = rolling.ewma(x, span=max(h / 4.0, 2.0))
-        slow = rolling.ewma(x, span=float(h))
-        slope = (fast - slow) / (sigma * np.sqrt(h))
-    ready = ~np.isnan(_shift(x, h))  # a full horizon of history
-    return {name: np.where(ready & np.isfinite(f), f, np.nan)
-            for name, f in (("momentum", momentum), ("breakout", breakout), ("slope", slope))}
+    x, daily = _panel(x), _panel(daily)
+    out = {name: np.empty_like(x) for name in FEATURES}
+    _run(lambda c0, c1: kernel.features(x, daily, c0, c1, h, skip, *_decays(h), *out.values()),
+         x.shape[1])
+    return out
 
 
 def standardise(feature: np.ndarray, p: TrendParams) -> np.ndarray:
     """`f / RMS_window(f)`, clipped to ±clip; NaN until `z_min_periods` values exist."""
-    rms = rolling.rolling_rms(feature, p.z_window, p.z_min_periods)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        z = feature / rms
-    return np.clip(np.where(np.isfinite(z), z, np.nan), -p.z_clip, p.z_clip)
+    f = _panel(feature)
+    z = np.empty_like(f)
+    _run(lambda c0, c1: kernel.standardise(f, c0, c1, p.z_window, p.z_min_periods, float(p.z_clip), z),
+         f.shape[1])
+    return z
 
 
 def trend_signal(returns: np.ndarray, p: TrendParams) -> np.ndarray:
     """Trend signal [sessions × instruments] in [−z_clip, z_clip], NaN where not ready."""
-    x = log_index(returns)
-    daily = np.where(np.isnan(returns) & ~np.isnan(x), 0.0, returns)
+    r = _panel(returns)
     hw = {k: v for k, v in p.horizons.items() if v > 0}
     fw = {k: v for k, v in p.feature_weights.items() if v > 0}
     h_total, f_total = sum(hw.values()), sum(fw.values())
-
-    def horizon_signal(name: str) -> np.ndarray:
-        h, skip = HORIZONS[name]
-        feats = horizon_features(x, daily, h, skip)
-        return sum((f_weight / f_total) * standardise(feats[f], p) for f, f_weight in fw.items())
-
-    # Horizons are independent and numpy/pandas release the GIL in their kernels, so threads
-    # use both cores. The sum is taken in a fixed order, so the result is deterministic.
-    with ThreadPoolExecutor(max_workers=len(hw)) as pool:
-        parts = dict(zip(hw, pool.map(horizon_signal, hw)))
-    signal = np.zeros_like(returns)
-    for name, h_weight in hw.items():
-        signal += (h_weight / h_total) * parts[name]
+    hs = np.array([HORIZONS[k][0] for k in hw], dtype=np.int64)
+    skips = np.array([HORIZONS[k][1] for k in hw], dtype=np.int64)
+    fast = np.array([_decays(h)[0] for h in hs])
+    slow = np.array([_decays(h)[1] for h in hs])
+    h_weights = np.array([w / h_total for w in hw.values()])
+    f_use = np.array([FEATURES.index(f) for f in fw], dtype=np.int64)
+    f_weights = np.array([w / f_total for w in fw.values()])
+    signal = np.empty_like(r)
+    _run(lambda c0, c1: kernel.signal(r, c0, c1, hs, skips, fast, slow, h_weights, f_use, f_weights,
+                                      p.z_window, p.z_min_periods, float(p.z_clip), signal),
+         r.shape[1])
     if p.cross_sectional:
         with np.errstate(invalid="ignore"):
             mu = np.nanmean(signal, axis=1, keepdims=True)
