@@ -64,7 +64,7 @@ def main() -> None:
         out = Path(tmp) / "runs"
         dt, res = best(lambda: run_stack("core", out=out, store=store_path), max(2, args.repeat // 2))
         rows.append(("`macrostack run core` in-process incl. artifacts + audit", dt))
-        for k in ("artifacts+audit",):
+        for k in ("artifacts+audit+report", "report"):
             rows.append((f"  · {k}", res.timings[k]))
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"Machine: {platform.machine()}, {platform.python_implementation()} {platform.python_version()}, "
