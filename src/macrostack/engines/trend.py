@@ -16,6 +16,15 @@ persistent trend into a flat or contrarian signal, the opposite of what this sle
 Features are combined 0.5/0.3/0.2 within a horizon and horizons 0.5/0.3/0.2 (weights
 normalised to sum 1). Output in [−3, 3]; NaN where the instrument is not ready.
 Every value at session t reads returns <= t only.
+
+The window statistics are those of pandas: σ_d is `rolling(h).std()` (NaN if a session of
+the window has no value), max/min `rolling(h).max()/.min()`, EMA_n `ewm(span=n).mean()`
+(adjust=True, missing values skipped), the RMS `sqrt(rolling(252, min_periods=126).mean())`
+of f² over the sessions that have a value. They are computed by numba kernels
+(`_trend_kernel`) that port pandas' algorithms operation for operation, all instruments of a
+block stepping together (vectorised), blocks of instruments in threads: the output equals
+the pandas formulation to the last bit on the default dataset (tests/test_trend.py keeps
+the pandas version as the reference). The kernels compile once (numba, cached on disk).
 """
 
 from __future__ import annotations
@@ -52,10 +61,17 @@ def _decays(h: int) -> tuple[float, float]:
     return _decay(max(h / 4.0, 2.0)), _decay(float(h))
 
 
+def _cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:                      # not on Linux
+        return os.cpu_count() or 1
+
+
 def _blocks(n: int) -> list[tuple[int, int]]:
-    """Column blocks, one per worker thread, cut on multiples of 8 columns (cache lines)."""
-    workers = max(1, min(os.cpu_count() or 1, -(-n // 8)))
-    cuts = [0] + [8 * round(n * k / workers / 8) for k in range(1, workers)] + [n]
+    """Column blocks of (nearly) equal width, one per worker thread, at least 8 columns each."""
+    workers = max(1, min(_cpus(), n // 8))
+    cuts = [round(n * k / workers) for k in range(workers + 1)]
     return [(a, b) for a, b in zip(cuts, cuts[1:]) if b > a]
 
 
