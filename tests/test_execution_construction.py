@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from macrostack.config import ExecutionConfig
-from macrostack.layers.construction import mixing_weights, static_mix
+from macrostack.config import ConstructionConfig
+from macrostack.layers.construction import mixing_panel, mixing_weights
 from macrostack.layers.execution import Execution
 
 
@@ -36,8 +37,10 @@ def test_no_trade_buffer_keeps_small_changes_and_records_them():
 def test_static_mix_normalises_and_drops_zero_weights():
     assert mixing_weights({"a": 2.0, "b": 2.0, "c": 0.0}) == {"a": 0.5, "b": 0.5}
     a, b = np.array([[1.0, 0.0]]), np.array([[0.0, 4.0]])
-    np.testing.assert_array_equal(static_mix({"a": a, "b": b}, {"a": 3.0, "b": 1.0}), [[0.75, 1.0]])
-    assert static_mix({"a": a}, {"a": 5.0})[0, 0] == pytest.approx(1.0)
+    omega = mixing_panel(ConstructionConfig(), {"a": 3.0, "b": 1.0}, {"a": a, "b": b}, np.zeros((5, 2)), np.array([4]))
+    np.testing.assert_array_equal(omega["a"][:, None] * a + omega["b"][:, None] * b, [[0.75, 1.0]])
+    single = mixing_panel(ConstructionConfig(), {"a": 5.0}, {"a": a}, np.zeros((5, 2)), np.array([4]))
+    assert single["a"][0] == pytest.approx(1.0)
 
 
 def test_contract_rounding_by_hand():

@@ -4,6 +4,7 @@ equality with the pandas reference implementation (random and real data)."""
 import warnings
 
 import numpy as np
+import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -79,7 +80,7 @@ def _ref_horizon_features(x, daily, h, skip):
     sigma = rolling.rolling_std(daily, h)
     with np.errstate(invalid="ignore", divide="ignore"):
         momentum = (_ref_shift(x, skip) - _ref_shift(x, h)) / (sigma * np.sqrt(h - skip))
-        hi, lo = rolling.rolling_max(x, h), rolling.rolling_min(x, h)
+        hi, lo = (pd.DataFrame(x).rolling(h).max().to_numpy(), pd.DataFrame(x).rolling(h).min().to_numpy())
         breakout = 2.0 * (x - lo) / (hi - lo) - 1.0
         fast = rolling.ewma(x, span=max(h / 4.0, 2.0))
         slow = rolling.ewma(x, span=float(h))
@@ -90,7 +91,7 @@ def _ref_horizon_features(x, daily, h, skip):
 
 
 def _ref_standardise(feature, p):
-    rms = rolling.rolling_rms(feature, p.z_window, p.z_min_periods)
+    rms = np.sqrt(pd.DataFrame(feature * feature).rolling(p.z_window, min_periods=p.z_min_periods).mean().to_numpy())
     with np.errstate(invalid="ignore", divide="ignore"):
         z = feature / rms
     return np.clip(np.where(np.isfinite(z), z, np.nan), -p.z_clip, p.z_clip)

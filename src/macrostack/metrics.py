@@ -288,6 +288,14 @@ def _windows(net: np.ndarray, window: int) -> np.ndarray | None:
     return np.lib.stride_tricks.sliding_window_view(x, window)
 
 
+def _rolling_moments(net: np.ndarray, window: int):
+    """(windows [T−w+1, w], their ddof=1 std, a mask of constant windows), or None if too short."""
+    w = _windows(np.asarray(net, dtype=np.float64), window)
+    if w is None:
+        return None
+    return w, w.std(axis=1, ddof=1), w.max(axis=1) == w.min(axis=1)
+
+
 def rolling_vol(net: np.ndarray, window: int = SESSIONS_PER_YEAR) -> np.ndarray:
     """Causal rolling annualised vol: `out[d] = std(net[d-window+1 : d+1], ddof=1) * sqrt(252)`.
 
@@ -295,14 +303,12 @@ def rolling_vol(net: np.ndarray, window: int = SESSIONS_PER_YEAR) -> np.ndarray:
     the first `window - 1` sessions (window not yet full); exactly 0.0 on a constant window.
     A NaN in the window gives NaN.
     """
-    x = np.asarray(net, dtype=np.float64)
-    out = np.full(x.size, np.nan)
-    w = _windows(x, window)
-    if w is None:
-        return out
-    sd = w.std(axis=1, ddof=1)
-    sd[w.max(axis=1) == w.min(axis=1)] = 0.0
-    out[window - 1 :] = sd * _SQRT_YEAR
+    out = np.full(np.size(net), np.nan)
+    moments = _rolling_moments(net, window)
+    if moments is not None:
+        _, sd, constant = moments
+        sd[constant] = 0.0
+        out[window - 1 :] = sd * _SQRT_YEAR
     return out
 
 
@@ -313,21 +319,14 @@ def rolling_sharpe(net: np.ndarray, window: int = SESSIONS_PER_YEAR) -> np.ndarr
     net: daily simple returns [T]; window: sessions (>= 2). Returns float64 [T],
     dimensionless, NaN for the first `window - 1` sessions and where the window's vol is 0.
     """
-    x = np.asarray(net, dtype=np.float64)
-    out = np.full(x.size, np.nan)
-    w = _windows(x, window)
-    if w is None:
-        return out
-    sd = w.std(axis=1, ddof=1)
-    sd[w.max(axis=1) == w.min(axis=1)] = np.nan
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out[window - 1 :] = w.mean(axis=1) / sd * _SQRT_YEAR
+    out = np.full(np.size(net), np.nan)
+    moments = _rolling_moments(net, window)
+    if moments is not None:
+        w, sd, constant = moments
+        sd[constant] = np.nan
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[window - 1 :] = w.mean(axis=1) / sd * _SQRT_YEAR
     return out
-
-
-# --------------------------------------------------------------------------- aggregator
-
-
 def _optional(name: str, values, n_total: int, start: int) -> np.ndarray | None:
     if values is None:
         return None

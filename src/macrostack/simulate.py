@@ -32,9 +32,6 @@ from macrostack.layers.execution import Execution
 from macrostack.layers.risk_targeting import RiskTargeting
 from macrostack.pnl import booked_returns, period_bounds, period_pnl
 
-STAGES = ("w_pre", "w_rt", "w_alloc", "w_exec")
-
-
 @dataclass
 class Ledger:
     """Everything a run decided: weights per stage per rebalance, diagnostics, daily P&L."""

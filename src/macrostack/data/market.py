@@ -62,10 +62,6 @@ class MarketData:
         idx = rebalance_indices(self.dates, schedule)
         return idx[idx >= self.start_index]
 
-    def frame(self, name: str = "ret") -> pd.DataFrame:
-        """One panel as a pandas DataFrame (for the edges: reports, exports)."""
-        return pd.DataFrame(self.field(name), index=pd.DatetimeIndex(self.dates), columns=list(self.symbols))
-
 
 def _as_date(value, key: str) -> date | None:
     if value is None:

@@ -28,16 +28,6 @@ def mixing_weights(weights: dict[str, float]) -> dict[str, float]:
     return {k: w / total for k, w in weights.items() if w > 0}
 
 
-def static_mix(sleeves: dict[str, np.ndarray], omega: dict[str, float]) -> np.ndarray:
-    """`Σ_k ω_k w_k` over the sleeves in `omega` (normalised)."""
-    mix = mixing_weights(omega)
-    first = next(iter(sleeves.values()))
-    out = np.zeros_like(first)
-    for name, w in mix.items():
-        out += w * sleeves[name]
-    return out
-
-
 def standalone_returns(weights: np.ndarray, returns: np.ndarray, rebalance_idx: np.ndarray) -> np.ndarray:
     """Daily returns [T] of one sleeve's weights [R, N] held from the session after each rebalance."""
     t = returns.shape[0]

@@ -21,9 +21,6 @@ import numpy as np
 
 from macrostack.config import ExecutionConfig
 
-REASONS = ("instrument_cap", "gross_cap", "no_trade_buffer", "contract_rounding")
-
-
 @dataclass
 class ExecutionEvents:
     """Constraint events as parallel lists (rebalance index, instrument index, before, after, reason)."""
