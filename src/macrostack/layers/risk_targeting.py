@@ -24,14 +24,30 @@ import numpy as np
 from macrostack.config import RiskTargetingConfig
 from macrostack.data.calendar import SESSIONS_PER_YEAR
 
-CHUNK = 256  # rebalances per vectorised block: bounds memory at CHUNK × lookback × N floats
+CHUNK = 256  # rebalances per Ledoit-Wolf block: bounds memory at CHUNK × lookback × N floats
 
 
-def _windows(returns: np.ndarray, rebalance_idx: np.ndarray, lookback: int) -> np.ndarray:
-    """[R, lookback, N] trailing windows ending at each rebalance (NaN → 0)."""
+def _windows(returns0: np.ndarray, rebalance_idx: np.ndarray, lookback: int) -> np.ndarray:
+    """[R, lookback, N] trailing windows ending at each rebalance (returns already NaN → 0)."""
     starts = rebalance_idx - lookback + 1
     rows = starts[:, None] + np.arange(lookback)[None, :]
-    return np.nan_to_num(returns[np.clip(rows, 0, None)], nan=0.0)
+    return returns0[np.clip(rows, 0, None)]
+
+
+def window_portfolio_returns(weight_sets: list[np.ndarray], returns0: np.ndarray, rebalance_idx: np.ndarray,
+                             lookback: int) -> np.ndarray:
+    """`p[k, j, l] = Σ_n r[t_j − lookback + 1 + l, n] · w_k[j, n]`: each weight set's returns over
+    each rebalance's trailing window [K, R, lookback]; NaN where the window starts before session 0.
+
+    A window is a contiguous slice of the (NaN → 0) returns, so each rebalance is one small
+    matrix product `[lookback × N] @ [N × K]` on a view: nothing is gathered or copied.
+    """
+    w = np.stack([np.nan_to_num(x) for x in weight_sets], axis=2)  # [R, N, K], one block per rebalance
+    out = np.full((len(rebalance_idx), lookback, len(weight_sets)), np.nan)
+    for j, t in enumerate(rebalance_idx.tolist()):
+        if t - lookback + 1 >= 0:
+            np.matmul(returns0[t - lookback + 1: t + 1], w[j], out=out[j])
+    return out.transpose(2, 0, 1)
 
 
 def portfolio_variance(weights: np.ndarray, returns: np.ndarray, rebalance_idx: np.ndarray,
@@ -45,26 +61,25 @@ def portfolio_variance(weights: np.ndarray, returns: np.ndarray, rebalance_idx: 
 
 def portfolio_variances(weight_sets: list[np.ndarray], returns: np.ndarray, rebalance_idx: np.ndarray,
                         lookback: int, estimator: str = "sample", ewma_lambda: float = 0.94) -> list[np.ndarray]:
-    """`portfolio_variance` for several weight panels [R, N] at once: the windows are gathered once."""
-    outs = [np.full(len(rebalance_idx), np.nan) for _ in weight_sets]
-    age_weights = None
-    if estimator == "ewma":
-        age_weights = ewma_lambda ** np.arange(lookback)[::-1]
-        age_weights /= age_weights.sum()
-    for lo in range(0, len(rebalance_idx), CHUNK):
-        x = _windows(returns, rebalance_idx[lo: lo + CHUNK], lookback)  # [r, T, N]
-        for weights, out in zip(weight_sets, outs):
-            w = np.nan_to_num(weights[lo: lo + CHUNK])
-            if estimator == "sample":
-                var = np.einsum("rtn,rn->rt", x, w).var(axis=1, ddof=1)
-            elif estimator == "ewma":
-                p = np.einsum("rtn,rn->rt", x, w)
-                var = (p * p) @ age_weights
-            elif estimator == "ledoit_wolf":
-                var = _ledoit_wolf_quadratic(x, w)
-            else:  # config validation makes this unreachable
-                raise ValueError(estimator)
-            out[lo: lo + CHUNK] = SESSIONS_PER_YEAR * var
+    """`portfolio_variance` for several weight panels [R, N] at once: each window is read once."""
+    returns0 = np.where(np.isnan(returns), 0.0, returns)  # a missing return counts as 0
+    rebalance_idx = np.asarray(rebalance_idx)
+    if estimator in ("sample", "ewma"):
+        p = window_portfolio_returns(weight_sets, returns0, rebalance_idx, lookback)  # [K, R, L]
+        if estimator == "sample":
+            var = p.var(axis=2, ddof=1)
+        else:
+            age_weights = ewma_lambda ** np.arange(lookback)[::-1]
+            var = (p * p) @ (age_weights / age_weights.sum())
+        outs = list(SESSIONS_PER_YEAR * var)
+    elif estimator == "ledoit_wolf":
+        outs = [np.full(len(rebalance_idx), np.nan) for _ in weight_sets]
+        for lo in range(0, len(rebalance_idx), CHUNK):
+            x = _windows(returns0, rebalance_idx[lo: lo + CHUNK], lookback)  # [r, T, N]
+            for weights, out in zip(weight_sets, outs):
+                out[lo: lo + CHUNK] = SESSIONS_PER_YEAR * _ledoit_wolf_quadratic(x, np.nan_to_num(weights[lo: lo + CHUNK]))
+    else:  # config validation makes this unreachable
+        raise ValueError(estimator)
     for out in outs:
         out[rebalance_idx - lookback + 1 < 0] = np.nan
     return outs

@@ -36,12 +36,16 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 import numpy as np
+from numba import njit
 
 from macrostack.layers.allocator.profiles import RiskProfile
 from macrostack.layers.allocator.state import (
     CORR_LONG,
+    CORR_SHOCK,
     CORR_SHORT,
-    FEATURES,
+    DD_LEVEL,
+    DD_SLOPE,
+    VOL_ACCEL,
     StateFeatures,
     mean_pairwise_correlation,
 )
@@ -79,38 +83,45 @@ class Thresholds:
 
 
 DEFAULT_THRESHOLDS = Thresholds()
-_STRESS = int(Regime.STRESS)  # plain ints: the daily loop compares them ~17,500 times a run
+_JIT = dict(cache=True, nogil=True, error_model="numpy")
+_STRESS = int(Regime.STRESS)
 _CRISIS = int(Regime.CRISIS)
 
 
 def score(vol_accel: float, corr_shock: float, dd_level: float, dd_slope: float, side: int,
           th: Thresholds = DEFAULT_THRESHOLDS) -> int:
     """Number of features flagged at the enter (`side=0`) or exit (`side=1`) thresholds."""
-    return count_flags(vol_accel, corr_shock, dd_level, dd_slope, th.limits(side))
+    return int(count_flags(float(vol_accel), float(corr_shock), float(dd_level), float(dd_slope), th.limits(side)))
 
 
-def count_flags(vol_accel: float, corr_shock: float, dd_level: float, dd_slope: float,
-                limits: tuple[float, float, float, float]) -> int:
+@njit(**_JIT)
+def count_flags(vol_accel, corr_shock, dd_level, dd_slope, limits):
     """Number of flagged features; `limits` = (vol_accel, corr_shock, dd_level, dd_slope_10).
 
     Comparisons with NaN are False, so a feature without enough history never flags.
     """
     vol_limit, corr_limit, dd_limit, slope_limit = limits
-    return (vol_accel >= vol_limit) + (corr_shock >= corr_limit) + (dd_level <= dd_limit) + (dd_slope <= slope_limit)
+    return (int(vol_accel >= vol_limit) + int(corr_shock >= corr_limit) + int(dd_level <= dd_limit)
+            + int(dd_slope <= slope_limit))
 
 
-def candidate(flags: int, dd_level: float, th: Thresholds = DEFAULT_THRESHOLDS) -> int:
-    """Regime implied by a flag count, raised by the drawdown overrides."""
-    if dd_level <= th.dd_crisis:
+@njit(**_JIT)
+def _candidate(flags, dd_level, dd_stress, dd_crisis):
+    if dd_level <= dd_crisis:
         return _CRISIS
     regime = flags if flags < _CRISIS else _CRISIS
-    if dd_level <= th.dd_stress and regime < _STRESS:
+    if dd_level <= dd_stress and regime < _STRESS:
         return _STRESS
     return regime
 
 
-def next_regime(current: int, held: int, enter_candidate: int, exit_candidate: int,
-                min_sessions_in_regime: int) -> int:
+def candidate(flags: int, dd_level: float, th: Thresholds = DEFAULT_THRESHOLDS) -> int:
+    """Regime implied by a flag count, raised by the drawdown overrides."""
+    return int(_candidate(int(flags), float(dd_level), th.dd_stress, th.dd_crisis))
+
+
+@njit(**_JIT)
+def next_regime(current, held, enter_candidate, exit_candidate, min_sessions_in_regime):
     """The hysteresis rule (module docstring, step 3): escalate at once, de-escalate late."""
     if enter_candidate > current:
         return enter_candidate
@@ -120,12 +131,44 @@ def next_regime(current: int, held: int, enter_candidate: int, exit_candidate: i
     return current
 
 
-def smooth_scalar(previous: float, target: float, profile: RiskProfile) -> float:
-    """One EWMA step towards `target`, clipped: `clip(s + α (target − s), minimum, 1)`."""
-    s = previous + profile.alpha * (target - previous)
+@njit(**_JIT)
+def _smooth(previous, target, alpha, minimum):
+    s = previous + alpha * (target - previous)
     if s > 1.0:
         return 1.0
-    return s if s > profile.minimum else profile.minimum
+    return s if s > minimum else minimum
+
+
+def smooth_scalar(previous: float, target: float, profile: RiskProfile) -> float:
+    """One EWMA step towards `target`, clipped: `clip(s + α (target − s), minimum, 1)`."""
+    return float(_smooth(float(previous), float(target), profile.alpha, profile.minimum))
+
+
+# Columns of the decision table: regime, enter score, exit score, target scalar, smoothed scalar.
+_REGIME, _ENTER, _EXIT, _TARGET, _SCALAR = range(5)
+
+
+@njit(**_JIT)
+def _advance_regime(features, first, upto, enter_limits, exit_limits, dd_stress, dd_crisis, scalars, alpha,
+                    minimum, min_sessions_in_regime, decisions, carry):
+    """Fill `decisions[first .. upto]` from the feature table (module docstring, steps 1–4).
+
+    `carry = [regime, sessions held, scalar]` after session `first − 1`, updated in place.
+    """
+    current, held, scalar = int(carry[0]), int(carry[1]), carry[2]
+    for d in range(first, upto + 1):
+        f = features[d]
+        enter = count_flags(f[VOL_ACCEL], f[CORR_SHOCK], f[DD_LEVEL], f[DD_SLOPE], enter_limits)
+        exit_ = count_flags(f[VOL_ACCEL], f[CORR_SHOCK], f[DD_LEVEL], f[DD_SLOPE], exit_limits)
+        new = next_regime(current, held, _candidate(enter, f[DD_LEVEL], dd_stress, dd_crisis),
+                          _candidate(exit_, f[DD_LEVEL], dd_stress, dd_crisis), min_sessions_in_regime)
+        held = held + 1 if new == current else 1
+        current = new
+        target = scalars[new]
+        scalar = _smooth(scalar, target, alpha, minimum)
+        row = decisions[d]
+        row[_REGIME], row[_ENTER], row[_EXIT], row[_TARGET], row[_SCALAR] = new, enter, exit_, target, scalar
+    carry[0], carry[1], carry[2] = current, held, scalar
 
 
 class Allocator:
@@ -133,7 +176,8 @@ class Allocator:
 
     The simulator calls `update(net, upto)` at each rebalance with the net P&L known through
     session `upto`, then reads `scalar_at(d)`. Sessions are processed once, in order; the
-    result does not depend on how the calls are chunked.
+    result does not depend on how the calls are chunked. The session loops are numba
+    kernels (`state._advance_features`, `_advance_regime`).
     """
 
     def __init__(self, profile: RiskProfile, n_sessions: int, corr20: np.ndarray, corr60: np.ndarray,
@@ -147,14 +191,13 @@ class Allocator:
         self.n_sessions = n_sessions
         self.min_sessions_in_regime = min_sessions_in_regime
         self.thresholds = thresholds
-        self._enter_limits = thresholds.limits(0)
-        self._exit_limits = thresholds.limits(1)
         self.features = StateFeatures(n_sessions, corr20, corr60, start=start)
-        # One (regime, enter score, exit score, target, scalar) per processed session.
-        self.rows: list[tuple[int, int, int, float, float]] = []
-        self._current = int(Regime.NORMAL)
-        self._held = 0  # sessions closed in the current regime
-        self._scalar = INITIAL_SCALAR
+        self._rule = (thresholds.limits(0), thresholds.limits(1), thresholds.dd_stress, thresholds.dd_crisis,
+                      np.array(profile.scalars, dtype=float), profile.alpha, profile.minimum,
+                      int(min_sessions_in_regime))
+        # One row (regime, enter score, exit score, target, scalar) per session; NaN = not processed.
+        self._decisions = np.full((n_sessions, 5), np.nan)
+        self._carry = np.array([float(Regime.NORMAL), 0.0, INITIAL_SCALAR])  # regime, sessions held, scalar
 
     @classmethod
     def from_returns(cls, profile: RiskProfile, returns: np.ndarray, **kwargs) -> Allocator:
@@ -167,33 +210,17 @@ class Allocator:
     @property
     def next_session(self) -> int:
         """First session not yet processed."""
-        return len(self.rows)
+        return self.features.next_session
 
     def update(self, net: np.ndarray, upto: int) -> None:
         """Advance features, regime and scalar through session `upto` (inclusive).
 
         Session `d` reads `net[:d+1]` only. Already processed sessions are not recomputed.
         """
-        first = len(self.rows)
+        first = self.features.next_session
         self.features.update(net, upto)
-        step = self._step
-        append = self.rows.append
-        # FEATURES order: rvol20, rvol60, vol_accel, dd_level, dd_slope_10, corr20, corr60, shock
-        for _, _, vol_accel, dd_level, dd_slope, _, _, corr_shock in self.features.rows[first:]:
-            append(step(vol_accel, corr_shock, dd_level, dd_slope))
-
-    def _step(self, vol_accel: float, corr_shock: float, dd_level: float, dd_slope: float):
-        """One session: (regime, enter score, exit score, target scalar, smoothed scalar)."""
-        th = self.thresholds
-        enter = count_flags(vol_accel, corr_shock, dd_level, dd_slope, self._enter_limits)
-        exit_ = count_flags(vol_accel, corr_shock, dd_level, dd_slope, self._exit_limits)
-        new = next_regime(self._current, self._held, candidate(enter, dd_level, th),
-                          candidate(exit_, dd_level, th), self.min_sessions_in_regime)
-        self._held = self._held + 1 if new == self._current else 1
-        self._current = new
-        target = self.profile.scalars[new]
-        self._scalar = smooth_scalar(self._scalar, target, self.profile)
-        return new, enter, exit_, target, self._scalar
+        if upto >= first:
+            _advance_regime(self.features.table, first, upto, *self._rule, self._decisions, self._carry)
 
     def scalar_at(self, d: int) -> float:
         """The smoothed scalar after session `d` (0 <= d < next_session).
@@ -201,9 +228,9 @@ class Allocator:
         Before the first session the scalar is `INITIAL_SCALAR` (1.0); ask for it explicitly
         rather than with a negative index, which Python would read from the end.
         """
-        if not 0 <= d < len(self.rows):
-            raise ValueError(f"scalar of session {d} not computed (processed sessions: 0..{len(self.rows) - 1})")
-        return self.rows[d][4]
+        if not 0 <= d < self.next_session:
+            raise ValueError(f"scalar of session {d} not computed (processed sessions: 0..{self.next_session - 1})")
+        return float(self._decisions[d, _SCALAR])
 
     def diagnostics(self) -> dict[str, np.ndarray]:
         """Every feature, `regime` (int8), `target_scalar`, `scalar`, `enter_score`, `exit_score`.
@@ -211,14 +238,11 @@ class Allocator:
         Arrays of length `n_sessions`; NaN / −1 where not computed yet.
         """
         out = self.features.values
-        done = len(self.rows)
-        columns = list(zip(*self.rows)) if self.rows else [()] * 5
-        for j, name in enumerate(("regime", "enter_score", "exit_score")):
+        done = self.next_session
+        for j, name in ((_REGIME, "regime"), (_ENTER, "enter_score"), (_EXIT, "exit_score")):
             column = np.full(self.n_sessions, -1, dtype=np.int8)
-            column[:done] = columns[j]
+            column[:done] = self._decisions[:done, j]
             out[name] = column
-        for j, name in ((3, "target_scalar"), (4, "scalar")):
-            column = np.full(self.n_sessions, np.nan)
-            column[:done] = columns[j]
-            out[name] = column
+        for j, name in ((_TARGET, "target_scalar"), (_SCALAR, "scalar")):
+            out[name] = self._decisions[:, j].copy()
         return out

@@ -6,8 +6,8 @@ Two kinds of input, treated differently because of when they are known:
   mean pairwise correlation is computed for every session at once, vectorised
   (`mean_pairwise_correlation`); the value at `d` reads only rows `d-window+1 .. d`;
 - the portfolio's net P&L `p[d]` depends on the allocator's own past decisions, so the
-  portfolio features are computed incrementally (`StateFeatures.update`), session by
-  session, each reading only `p[:d+1]`.
+  portfolio features are computed incrementally (`StateFeatures.update`, a numba kernel),
+  session by session, each reading only `p[:d+1]`.
 
 All windows count SESSIONS of the run calendar (a daily series, never weekly rows —
 predecessor defects 8 and 9) and annualise with 252 sessions per year.
@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numba import njit
 from numpy.lib.stride_tricks import sliding_window_view
 
 from macrostack.data.calendar import SESSIONS_PER_YEAR
@@ -40,7 +41,6 @@ FEATURES = (
     "corr_60",
     "corr_shock",
 )
-_WARMUP_ROW = (math.nan,) * len(FEATURES)
 
 
 # --------------------------------------------------------------------------------------
@@ -120,52 +120,60 @@ def mean_pairwise_correlation(returns: np.ndarray, window: int) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------------------
-# Portfolio features (incremental, session by session)
+# Portfolio features (incremental, session by session; numba kernel)
 # --------------------------------------------------------------------------------------
 
+_JIT = dict(cache=True, nogil=True, error_model="numpy")
+# Columns of the feature table, in FEATURES order.
+RVOL_SHORT, RVOL_LONG, VOL_ACCEL, DD_LEVEL, DD_SLOPE, CORR_S, CORR_L, CORR_SHOCK = range(len(FEATURES))
+# A constant window computed in two passes keeps at most ~(w ε)² Σx² of rounding in its sum of
+# squared deviations; below this fraction of Σx² the window is constant.
+_NOISE = (4 * VOL_LONG * np.finfo(float).eps) ** 2
 
-_NOISE = 64 * np.finfo(float).eps  # relative rounding noise of a running sum of squares
+
+@njit(**_JIT)
+def window_std(x: np.ndarray, d: int, window: int) -> float:
+    """Sample std (ddof=1) of `x[d-window+1 .. d]`, in two passes (mean, then squared
+    deviations), so nothing drifts across sessions. Exactly 0 for a constant window (e.g. a
+    flat book), so that vol_accel is never a ratio of two rounding errors."""
+    lo = d - window + 1
+    total = 0.0
+    for i in range(lo, d + 1):
+        total += x[i]
+    mean = total / window
+    sum_sq_dev = 0.0
+    sum_sq = 0.0
+    for i in range(lo, d + 1):
+        dev = x[i] - mean
+        sum_sq_dev += dev * dev
+        sum_sq += x[i] * x[i]
+    if sum_sq_dev <= _NOISE * sum_sq:
+        return 0.0
+    return math.sqrt(sum_sq_dev / (window - 1))
 
 
-class _RollingStd:
-    """Sample std (ddof=1) of the last `window` values pushed, O(1) per value.
-
-    Running sums `S1 = Σx`, `S2 = Σx²` over a ring buffer: `var = (S2 − S1²/w)/(w−1)`.
-    To bound the drift of add-and-subtract, both sums are recomputed exactly (`math.fsum`)
-    every `window` values; the schedule depends only on how many values were pushed, so the
-    result is identical however the pushes are grouped into calls.
-    """
-
-    __slots__ = ("window", "buf", "pos", "count", "s1", "s2")
-
-    def __init__(self, window: int):
-        self.window = window
-        self.buf = [0.0] * window
-        self.pos = 0
-        self.count = 0
-        self.s1 = 0.0
-        self.s2 = 0.0
-
-    def push(self, x: float) -> float:
-        """Add `x`; return the std of the last `window` values (NaN until `window` values)."""
-        old = self.buf[self.pos]
-        self.buf[self.pos] = x
-        self.pos = (self.pos + 1) % self.window
-        self.count += 1
-        if self.pos == 0:  # a full turn of the ring: re-anchor the sums exactly
-            self.s1 = math.fsum(self.buf)
-            self.s2 = math.fsum([v * v for v in self.buf])
-        else:
-            self.s1 += x - old
-            self.s2 += x * x - old * old
-        if self.count < self.window:
-            return math.nan
-        sum_sq_dev = self.s2 - self.s1 * self.s1 / self.window
-        # Below the rounding noise of S2 the window is constant (e.g. a flat book): exactly 0,
-        # so that vol_accel is not a ratio of two rounding errors.
-        if sum_sq_dev <= _NOISE * self.s2:
-            return 0.0
-        return math.sqrt(sum_sq_dev / (self.window - 1))
+@njit(**_JIT)
+def _advance_features(net, first, upto, start, corr20, corr60, table, wealth):
+    """Fill `table[first .. upto]` (see `StateFeatures`); `wealth = [equity, peak]` carries
+    the drawdown state from one call to the next. Session d reads `net[start .. d]` only."""
+    for d in range(max(first, start), upto + 1):
+        seen = d - start + 1
+        rvol_short = window_std(net, d, VOL_SHORT) * _ANNUALISE if seen >= VOL_SHORT else np.nan
+        rvol_long = window_std(net, d, VOL_LONG) * _ANNUALISE if seen >= VOL_LONG else np.nan
+        wealth[0] *= 1.0 + net[d]
+        if wealth[0] > wealth[1]:
+            wealth[1] = wealth[0]
+        # A peak <= 0 means the book was wiped out on its first session: total drawdown.
+        dd = wealth[0] / wealth[1] - 1.0 if wealth[1] > 0.0 else -1.0
+        row = table[d]
+        row[RVOL_SHORT] = rvol_short
+        row[RVOL_LONG] = rvol_long
+        row[VOL_ACCEL] = rvol_short / rvol_long if rvol_long > 0.0 else np.nan  # NaN compares False: no 0/0
+        row[DD_LEVEL] = dd
+        row[DD_SLOPE] = dd - table[d - DD_SLOPE_LAG, DD_LEVEL] if d - DD_SLOPE_LAG >= start else np.nan
+        row[CORR_S] = corr20[d]
+        row[CORR_L] = corr60[d]
+        row[CORR_SHOCK] = corr20[d] - corr60[d]
 
 
 class StateFeatures:
@@ -187,12 +195,14 @@ class StateFeatures:
     (warm-up, no position held) are not part of any window and their features stay NaN, so
     a run of warm-up zeros is never read as a calm market.
 
-    Windows count sessions; the net series must be the daily one (SYSTEM.md §0).
+    Windows count sessions; the net series must be the daily one (SYSTEM.md §0). The
+    session loop is a numba kernel (`_advance_features`): the simulator calls `update` once
+    per rebalance, ~17,500 sessions a run.
     """
 
     def __init__(self, n_sessions: int, corr20: np.ndarray, corr60: np.ndarray, *, start: int = 0):
-        corr20 = np.asarray(corr20, dtype=float)
-        corr60 = np.asarray(corr60, dtype=float)
+        corr20 = np.ascontiguousarray(corr20, dtype=float)
+        corr60 = np.ascontiguousarray(corr60, dtype=float)
         if corr20.shape != (n_sessions,) or corr60.shape != (n_sessions,):
             raise ValueError(
                 f"corr20/corr60 must have shape ({n_sessions},), got {corr20.shape} and {corr60.shape}"
@@ -201,70 +211,40 @@ class StateFeatures:
             raise ValueError(f"start must lie in [0, {n_sessions}], got {start}")
         self.n_sessions = n_sessions
         self.start = start
-        # Python floats: the daily loop indexes them one at a time, numpy scalars are slower.
-        self._corr20 = corr20.tolist()
-        self._corr60 = corr60.tolist()
-        # One tuple per processed session, in FEATURES order: O(1) appends in the loop,
-        # arrays only when asked for (`values`).
-        self.rows: list[tuple[float, ...]] = []
-        self._rvol_short = _RollingStd(VOL_SHORT)
-        self._rvol_long = _RollingStd(VOL_LONG)
-        self._equity = 1.0
-        self._peak = -math.inf
-        self._dd_history: list[float] = []  # dd_level from `start` on, for dd_slope_10
+        self._corr20, self._corr60 = corr20, corr60
+        self.table = np.full((n_sessions, len(FEATURES)), np.nan)  # [T, FEATURES]; NaN = not computed
+        self._wealth = np.array([1.0, -np.inf])  # equity and its running peak since `start`
+        self._next = 0
 
     @property
     def next_session(self) -> int:
         """First session not yet processed."""
-        return len(self.rows)
+        return self._next
 
     @property
     def values(self) -> dict[str, np.ndarray]:
         """Each feature as an array of length `n_sessions`, NaN where not computed yet."""
-        table = np.full((self.n_sessions, len(FEATURES)), np.nan)
-        if self.rows:
-            table[: len(self.rows)] = self.rows
-        return {name: table[:, j].copy() for j, name in enumerate(FEATURES)}
+        return {name: self.table[:, j].copy() for j, name in enumerate(FEATURES)}
 
     def update(self, net: np.ndarray, upto: int) -> None:
         """Compute the features of sessions `next_session .. upto` (inclusive).
 
-        Reads only `net[next_session : upto+1]`; session `d` depends on `net[:d+1]` only. The
+        Reads only `net[start : upto+1]`; session `d` depends on `net[:d+1]` only. The
         values already consumed must not change between calls. Calling with an `upto`
-        already processed does nothing.
+        already processed does nothing. A non-finite net P&L is refused before anything
+        of the call is computed.
         """
         if upto >= self.n_sessions:
             raise ValueError(f"upto={upto} is past the last session ({self.n_sessions - 1})")
-        first = len(self.rows)
+        first = self._next
         if upto < first:
             return
         if len(net) <= upto:
             raise ValueError(f"net has {len(net)} sessions, cannot update through session {upto}")
-        chunk = np.asarray(net[first : upto + 1], dtype=float).tolist()
-        rows = self.rows
-        for d, p in enumerate(chunk, first):
-            if d < self.start:  # warm-up: no P&L yet, all features NaN
-                rows.append(_WARMUP_ROW)
-                continue
-            if not math.isfinite(p):
-                raise ValueError(f"net P&L is not finite at session {d}")
-            rows.append(self._step(p, d))
-
-    def _step(self, p: float, d: int) -> tuple[float, ...]:
-        """Advance one session `d` with net return `p`; return its features (FEATURES order)."""
-        rvol20 = self._rvol_short.push(p) * _ANNUALISE
-        rvol60 = self._rvol_long.push(p) * _ANNUALISE
-        accel = rvol20 / rvol60 if rvol60 > 0.0 else math.nan  # NaN compares False: no 0/0
-
-        self._equity *= 1.0 + p
-        if self._equity > self._peak:
-            self._peak = self._equity
-        # A peak <= 0 means the book was wiped out on its first session: total drawdown.
-        dd = self._equity / self._peak - 1.0 if self._peak > 0.0 else -1.0
-        history = self._dd_history
-        slope = dd - history[-DD_SLOPE_LAG] if len(history) >= DD_SLOPE_LAG else math.nan
-        history.append(dd)
-
-        corr20 = self._corr20[d]
-        corr60 = self._corr60[d]
-        return rvol20, rvol60, accel, dd, slope, corr20, corr60, corr20 - corr60
+        net = np.ascontiguousarray(net, dtype=float)
+        lo = max(first, self.start)
+        finite = np.isfinite(net[lo: upto + 1])
+        if not finite.all():
+            raise ValueError(f"net P&L is not finite at session {lo + int(np.argmin(finite))}")
+        _advance_features(net, first, upto, self.start, self._corr20, self._corr60, self.table, self._wealth)
+        self._next = upto + 1
