@@ -158,6 +158,17 @@ def test_csmom_sums_to_zero_every_session_on_real_data(tf_store):
     assert np.nanmax(np.abs(s)) <= 2.0
 
 
+def test_csmom_at_rebalance_rows_equals_every_session_bit_for_bit(tf_store):
+    """The simulator asks csmom for the rebalance sessions only; those rows must be the same
+    numbers as the full panel's (the run would otherwise depend on the schedule)."""
+    md = load_market_data(tf_store)
+    full = csmom.signal(md.returns)
+    for schedule in ("W-FRI", "M"):
+        rows = md.rebalances(schedule)
+        np.testing.assert_array_equal(csmom.signal(md.returns, rows=rows), full[rows])
+    np.testing.assert_array_equal(csmom.signal(md.returns, rows=np.array([0, 5, 252, 253])), full[[0, 5, 252, 253]])
+
+
 def test_csmom_real_data_named_dates(tf_store):
     """Crude oil at the end of January 2015 (−50% in six months) ranks at the bottom; the S&P
     500 at the end of 2017 (a steady, low-vol rally) ranks in the top half."""

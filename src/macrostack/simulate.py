@@ -27,7 +27,7 @@ from macrostack.errors import InputError
 from macrostack.layers import construction, overlay, policy, sleeves
 from macrostack.layers.allocator.profiles import get_profile
 from macrostack.layers.allocator.regime import Allocator
-from macrostack.layers.allocator.state import mean_pairwise_correlation
+from macrostack.layers.allocator.state import CORR_LONG, CORR_SHORT, mean_pairwise_correlations
 from macrostack.layers.execution import Execution
 from macrostack.layers.risk_targeting import RiskTargeting
 from macrostack.pnl import booked_returns, period_bounds, period_pnl
@@ -120,8 +120,8 @@ def simulate(cfg: StackConfig, md: MarketData, precomputed_scalars: np.ndarray |
     # Engines are independent and their numpy/numba kernels release the GIL: run them on both
     # cores. Results are gathered by name, so the outcome does not depend on scheduling.
     with ThreadPoolExecutor(max_workers=2) as pool:
-        futures = {name: pool.submit(ENGINES[sc.engine].signal, md, sc.params) for name, sc in runnable.items()}
-        computed = {name: f.result()[reb] for name, f in futures.items()}
+        futures = {name: pool.submit(ENGINES[sc.engine].signal, md, sc.params, reb) for name, sc in runnable.items()}
+        computed = {name: f.result() for name, f in futures.items()}
     lap("engines")
     for name, sc in runnable.items():
         signal = computed[name]
@@ -166,12 +166,11 @@ def simulate(cfg: StackConfig, md: MarketData, precomputed_scalars: np.ndarray |
     mode = cfg.allocator.mode
     allocator = None
     if mode == "compute":
-        corr20 = mean_pairwise_correlation(returns, 20)
-        corr60 = mean_pairwise_correlation(returns, 60)
+        corr = mean_pairwise_correlations(returns, (CORR_SHORT, CORR_LONG))
         # The allocator's windows start where the book is first held: the flat warm-up is not P&L history.
         active_rt = np.flatnonzero(np.abs(rt.weights).sum(axis=1) > 0)
         first_held = int(min(reb[active_rt[0]] + cfg.execution.lag, n_sessions)) if len(active_rt) else n_sessions
-        allocator = Allocator(get_profile(cfg.allocator.profile), n_sessions, corr20, corr60,
+        allocator = Allocator(get_profile(cfg.allocator.profile), n_sessions, corr[CORR_SHORT], corr[CORR_LONG],
                               cfg.allocator.min_sessions_in_regime, start=first_held)
         lap("allocator_state")
     elif mode == "precomputed":

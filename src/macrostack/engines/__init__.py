@@ -20,17 +20,27 @@ CONTRACT_DATA_HINT = "ingest a contract-level dataset: macrostack data ingest py
 class Engine:
     name: str
     needs: tuple[str, ...]                              # MarketData panels the signal reads
-    signal: Callable[[MarketData, object], np.ndarray]  # [sessions × instruments], NaN = not ready
+    compute: Callable[[MarketData, object, np.ndarray | None], np.ndarray]  # see `signal`
     lookback: Callable[[object], int]                   # sessions of history before it is ready
+
+    def signal(self, md: MarketData, params: object, rows: np.ndarray | None = None) -> np.ndarray:
+        """The signal [sessions × instruments] (NaN = not ready), or only at the sessions `rows`
+        [len(rows) × instruments]. An engine whose values are per-session cross-sections
+        (csmom) computes just those rows; the others compute every session and select."""
+        return self.compute(md, params, rows)
 
     def missing_data(self, md: MarketData) -> list[str]:
         """Panels this engine needs that the loaded data lacks entirely."""
         return [f for f in self.needs if f not in md.panels or not np.isfinite(md.panels[f]).any()]
 
 
-def _trend(md, p):
+def _at(panel: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
+    return panel if rows is None else panel[rows]
+
+
+def _trend(md, p, rows):
     from macrostack.engines.trend import trend_signal
-    return trend_signal(md.returns, p)
+    return _at(trend_signal(md.returns, p), rows)
 
 
 def _trend_lookback(p):
@@ -38,10 +48,10 @@ def _trend_lookback(p):
     return lookback(p)
 
 
-def _ewmac(md, p):
+def _ewmac(md, p, rows):
     from macrostack.engines import ewmac
-    return ewmac.signal(md.returns, speeds=[tuple(s) for s in p.speeds], vol_span=p.vol_span,
-                        forecast_cap=p.forecast_cap)
+    return _at(ewmac.signal(md.returns, speeds=[tuple(s) for s in p.speeds], vol_span=p.vol_span,
+                            forecast_cap=p.forecast_cap), rows)
 
 
 def _ewmac_lookback(p):
@@ -49,9 +59,9 @@ def _ewmac_lookback(p):
     return ewmac.lookback(speeds=[tuple(s) for s in p.speeds], vol_span=p.vol_span)
 
 
-def _csmom(md, p):
+def _csmom(md, p, rows):
     from macrostack.engines import csmom
-    return csmom.signal(md.returns, lookbacks=dict(p.lookbacks), stale_after=p.stale_after)
+    return csmom.signal(md.returns, lookbacks=dict(p.lookbacks), stale_after=p.stale_after, rows=rows)
 
 
 def _csmom_lookback(p):
@@ -59,19 +69,19 @@ def _csmom_lookback(p):
     return csmom.lookback(lookbacks=dict(p.lookbacks))
 
 
-def _carry(md, p):
+def _carry(md, p, rows):
     from macrostack.engines import carry
     f = md.panels
-    return carry.carry_signal(f["price"], f["carry"], f["price_contract"], f["carry_contract"], md.returns,
-                              smooth=p.smooth)
+    return _at(carry.carry_signal(f["price"], f["carry"], f["price_contract"], f["carry_contract"], md.returns,
+                                  smooth=p.smooth), rows)
 
 
-def _vol_carry(md, p):
+def _vol_carry(md, p, rows):
     from macrostack.engines import carry
     f = md.panels
     is_vol = np.array([s in set(p.symbols) for s in md.symbols])
-    return carry.vol_carry_signal(f["price"], f["carry"], f["forward"], f["price_contract"], f["carry_contract"],
-                                  f["forward_contract"], md.returns, is_vol, smooth=p.smooth)
+    return _at(carry.vol_carry_signal(f["price"], f["carry"], f["forward"], f["price_contract"], f["carry_contract"],
+                                      f["forward_contract"], md.returns, is_vol, smooth=p.smooth), rows)
 
 
 def _carry_lookback(p):

@@ -47,15 +47,21 @@ def _cross_z(v: np.ndarray, ready_f: np.ndarray, count: np.ndarray) -> np.ndarra
 
 
 def signal(returns: np.ndarray, lookbacks: dict[int, float] | None = None, stale_after: int = 10,
-           z_clip: float = Z_CLIP) -> np.ndarray:
-    """Market-neutral momentum scores [sessions × instruments], NaN where not ready."""
+           z_clip: float = Z_CLIP, rows: np.ndarray | None = None) -> np.ndarray:
+    """Market-neutral momentum scores [sessions × instruments], NaN where not ready.
+
+    With `rows` (session indices), only those sessions' scores [len(rows) × instruments]:
+    the same values as `signal(returns)[rows]`, bit for bit, since every score is one
+    session's cross-section of window sums; only the cumulative sums run over all sessions.
+    """
     lookbacks = {int(h): float(w) for h, w in (lookbacks or LOOKBACKS).items() if w > 0}
     returns = np.asarray(returns, dtype=float)
     t_len, n = returns.shape
+    at = np.arange(t_len) if rows is None else np.asarray(rows, dtype=np.int64)
     h_max = max(lookbacks)
     ok = ~np.isnan(returns)
-    rows = np.arange(t_len, dtype=np.int32)
-    last = np.maximum.accumulate(np.where(ok, rows[:, None], np.int32(-t_len - 1)), axis=0)  # last bar row
+    sessions = np.arange(t_len, dtype=np.int32)
+    last = np.maximum.accumulate(np.where(ok, sessions[:, None], np.int32(-t_len - 1)), axis=0)  # last bar row
     daily = np.where(ok, returns, 0.0)
     x = np.cumsum(np.log1p(np.maximum(daily, -0.99)), axis=0)   # log index (−99% floor)
     c1 = np.cumsum(daily, axis=0)
@@ -63,24 +69,26 @@ def signal(returns: np.ndarray, lookbacks: dict[int, float] | None = None, stale
     c2 = np.cumsum(daily, axis=0)
 
     # Ready: X[t − h_max] defined (a bar at or before t − h_max), a bar in the last `stale_after`
-    # sessions, and a usable σ on every lookback. Rows before h_max are never ready.
-    t0 = min(h_max, t_len)
-    ready = np.zeros((t_len, n), dtype=bool)
-    ready[t0:] = (last[: t_len - t0] >= 0) & (last[t0:] > (rows[t0:] - stale_after)[:, None])
+    # sessions, and a usable σ on every lookback. Sessions before h_max are never ready.
+    ready = np.zeros((len(at), n), dtype=bool)
+    late = at >= h_max
+    t = at[late]
+    ready[late] = (last[t - h_max] >= 0) & (last[t] > (t - stale_after)[:, None])
     moves = {}
     for h in lookbacks:
-        m = np.zeros((t_len, n))                                 # rows < h are never ready
-        if h < t_len:
-            s1 = c1[h:] - c1[:-h]
-            hvar = c2[h:] - c2[:-h]                              # h · sample variance, below
-            s1 *= s1
-            s1 *= 1.0 / h
-            hvar -= s1
-            hvar *= h / (h - 1.0)
-            ready[h:] &= hvar > MIN_DAILY_VAR * h
-            with np.errstate(invalid="ignore", divide="ignore"):   # not-ready rows may be 0 or < 0
-                np.sqrt(hvar, out=hvar)
-                np.divide(x[h:] - x[:-h], hvar, out=m[h:])
+        m = np.zeros((len(at), n))                               # sessions < h are never ready
+        late = at >= h
+        t = at[late]
+        s1 = c1[t] - c1[t - h]
+        hvar = c2[t] - c2[t - h]                                 # h · sample variance, below
+        s1 *= s1
+        s1 *= 1.0 / h
+        hvar -= s1
+        hvar *= h / (h - 1.0)
+        ready[late] &= hvar > MIN_DAILY_VAR * h
+        with np.errstate(invalid="ignore", divide="ignore"):   # not-ready sessions may be 0 or < 0
+            np.sqrt(hvar, out=hvar)
+            m[late] = (x[t] - x[t - h]) / hvar
         moves[h] = m
     count = np.count_nonzero(ready, axis=1)
     ready &= (count >= 2)[:, None]
@@ -88,7 +96,7 @@ def signal(returns: np.ndarray, lookbacks: dict[int, float] | None = None, stale
     ready_f = ready.astype(float)
 
     total = sum(lookbacks.values())
-    composite = np.zeros((t_len, n))
+    composite = np.zeros((len(at), n))
     for h, w in lookbacks.items():
         composite += (w / total) * _cross_z(moves[h], ready_f, count)
     s = _cross_z(composite, ready_f, count)

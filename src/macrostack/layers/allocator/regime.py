@@ -47,7 +47,7 @@ from macrostack.layers.allocator.state import (
     DD_SLOPE,
     VOL_ACCEL,
     StateFeatures,
-    mean_pairwise_correlation,
+    mean_pairwise_correlations,
 )
 
 INITIAL_SCALAR = 1.0  # the scalar before the first session: no brake without evidence
@@ -203,9 +203,8 @@ class Allocator:
     def from_returns(cls, profile: RiskProfile, returns: np.ndarray, **kwargs) -> Allocator:
         """An allocator for a run whose asset returns `[T × N]` are known up front."""
         returns = np.asarray(returns, dtype=float)
-        corr20 = mean_pairwise_correlation(returns, CORR_SHORT)
-        corr60 = mean_pairwise_correlation(returns, CORR_LONG)
-        return cls(profile, returns.shape[0], corr20, corr60, **kwargs)
+        corr = mean_pairwise_correlations(returns, (CORR_SHORT, CORR_LONG))
+        return cls(profile, returns.shape[0], corr[CORR_SHORT], corr[CORR_LONG], **kwargs)
 
     @property
     def next_session(self) -> int:

@@ -48,15 +48,11 @@ FEATURES = (
 # --------------------------------------------------------------------------------------
 
 
-def _window_sums(x: np.ndarray, window: int) -> np.ndarray:
-    """`out[k] = Σ_{t=k}^{k+window-1} x[t]` for every full window (rows), via cumulative sums.
-
-    Shape `(T - window + 1, ...)`. Integer inputs give exact counts. Overwrites `x` (it is
-    a temporary in every caller; this saves a T × N allocation).
-    """
-    c = np.cumsum(x, axis=0, out=x)
-    out = c[window - 1 :]
-    out[1:] -= c[: len(c) - window]  # numpy reads overlapping inputs as before the write
+def _window_sums(cumulative: np.ndarray, window: int) -> np.ndarray:
+    """`out[k] = Σ_{t=k}^{k+window-1} x[t]` for every full window (rows), from `cumulative` =
+    `cumsum(x, axis=0)`. Shape `(T - window + 1, ...)`; integer inputs give exact counts."""
+    out = cumulative[window - 1:].copy()
+    out[1:] -= cumulative[: len(cumulative) - window]
     return out
 
 
@@ -78,45 +74,54 @@ def mean_pairwise_correlation(returns: np.ndarray, window: int) -> np.ndarray:
     `Y` for every window is one batched matrix product over a strided view (O(T·N·window),
     no copy of the windows).
     """
+    return mean_pairwise_correlations(returns, (window,))[window]
+
+
+def mean_pairwise_correlations(returns: np.ndarray, windows: tuple[int, ...]) -> dict[int, np.ndarray]:
+    """`mean_pairwise_correlation` for several windows; the cumulative sums are taken once."""
     r = np.asarray(returns, dtype=float)
     if r.ndim != 2:
         raise ValueError(f"returns must be [T x N], got shape {r.shape}")
-    if window < 2:
-        raise ValueError(f"correlation window must be >= 2 sessions, got {window}")
+    if min(windows) < 2:
+        raise ValueError(f"correlation window must be >= 2 sessions, got {min(windows)}")
     n_sessions = r.shape[0]
-    out = np.full(n_sessions, np.nan)
-    if n_sessions < window or r.shape[1] < 2:
-        return out
+    outs = {w: np.full(n_sessions, np.nan) for w in windows}
+    windows = [w for w in windows if n_sessions >= w]
+    if not windows or r.shape[1] < 2:
+        return outs
 
     finite = np.isfinite(r)
     r0 = np.where(finite, r, 0.0)
-    s1 = _window_sums(r0.copy(), window)
-    s2 = _window_sums(np.square(r0), window)
-    var = (s2 - s1 * s1 / window) / (window - 1)
-
+    c1 = np.cumsum(r0, axis=0)
+    c2 = np.cumsum(np.square(r0), axis=0)
     # Constant windows (e.g. a run of zero returns while a price is missing) must be dropped
     # exactly; a variance from running sums is only ~0 there, so count changes instead.
     # One exact integer count carries both tests: each missing return adds `window` (more
-    # than all possible changes), each change from the previous session adds 1.
-    code = np.zeros(r.shape, dtype=np.int32)
-    np.not_equal(r0[1:], r0[:-1], out=code[1:], casting="unsafe")
-    first_change = code[: n_sessions - window + 1].copy()  # change into a window's first row
-    code += (~finite).astype(np.int32) * window
-    counts = _window_sums(code, window) - first_change
-    valid = (counts > 0) & (counts < window) & (var > 0.0)
+    # than all possible changes), each change from the previous session adds 1. Counted
+    # per window length below: `changes` and `missing` are cumulated once.
+    change = np.zeros(r.shape, dtype=np.int32)
+    np.not_equal(r0[1:], r0[:-1], out=change[1:], casting="unsafe")
+    c_change = np.cumsum(change, axis=0, dtype=np.int32)
+    c_missing = np.cumsum(~finite, axis=0, dtype=np.int32)
 
-    with np.errstate(divide="ignore", invalid="ignore"):
-        inv_std = np.where(valid, 1.0 / np.sqrt(var), 0.0)
-    k = valid.sum(axis=1)
+    for window in windows:
+        s1 = _window_sums(c1, window)
+        var = (_window_sums(c2, window) - s1 * s1 / window) / (window - 1)
+        # changes inside the window: drop the change into the window's first row
+        changes = _window_sums(c_change, window) - change[: n_sessions - window + 1]
+        missing = _window_sums(c_missing, window)
+        valid = (missing == 0) & (changes > 0) & (var > 0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            inv_std = np.where(valid, 1.0 / np.sqrt(var), 0.0)
+        k = valid.sum(axis=1)
 
-    windows = sliding_window_view(r0, window, axis=0)  # [T-w+1, N, w], a view
-    y = np.matmul(inv_std[:, None, :], windows)[:, 0, :]  # [T-w+1, w]
-    sum_rho = y.var(axis=1, ddof=1)
-
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mean_rho = (sum_rho - k) / (k * (k - 1.0))
-    out[window - 1 :] = np.where(k >= 2, mean_rho, np.nan)
-    return out
+        view = sliding_window_view(r0, window, axis=0)  # [T-w+1, N, w], a view
+        y = np.matmul(inv_std[:, None, :], view)[:, 0, :]  # [T-w+1, w]
+        sum_rho = y.var(axis=1, ddof=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mean_rho = (sum_rho - k) / (k * (k - 1.0))
+        outs[window][window - 1:] = np.where(k >= 2, mean_rho, np.nan)
+    return outs
 
 
 # --------------------------------------------------------------------------------------
