@@ -46,10 +46,12 @@ def hold(w_exec: np.ndarray, returns: np.ndarray, holding: str) -> tuple[np.ndar
     """Held weights on each session of one period [n, N], and the weights after its last return [N].
 
     `returns` are the period's sessions' returns [n, N] with missing returns already 0
-    (`booked_returns`).
+    (`booked_returns`). Under `constant` holding every session holds `w_exec`: the held
+    weights are returned as the row `w_exec[None, :]` [1, N], which broadcasts to [n, N]
+    (the common case, once per rebalance, without materialising n equal rows).
     """
-    if holding == "constant":  # the common case, without materialising factors of 1
-        return np.broadcast_to(w_exec, (returns.shape[0], len(w_exec))), w_exec
+    if holding == "constant":
+        return w_exec[None, :], w_exec
     factors, end = hold_factors(w_exec, returns, holding)
     return w_exec * factors, w_exec * end
 
@@ -58,8 +60,8 @@ def hold(w_exec: np.ndarray, returns: np.ndarray, holding: str) -> tuple[np.ndar
 class PeriodPnL:
     held: np.ndarray    # [n, N]
     gross: np.ndarray   # [n]
-    cost: np.ndarray    # [n], non-zero on the first session only
-    traded: np.ndarray  # [n], one-way turnover Σ|Δw| on the first session
+    cost: float         # charged on the period's first session
+    traded: float       # one-way turnover Σ|Δw|, on the first session
     w_end: np.ndarray   # [N], weights after the last return
 
 
@@ -76,15 +78,10 @@ def period_pnl(w_exec: np.ndarray, w_before: np.ndarray, returns: np.ndarray, co
     `booked_returns` once per run, not per period: this runs once per rebalance.
     """
     held, w_end = hold(w_exec, returns, holding)
-    gross = np.einsum("dn,dn->d", held, returns)
-    n = len(gross)
-    cost = np.zeros(n)
-    traded = np.zeros(n)
-    if n:
-        delta = np.abs(w_exec - w_before)
-        traded[0] = delta.sum()
-        cost[0] = float(cost_per_unit @ delta)
-    return PeriodPnL(held, gross, cost, traded, w_end)
+    # constant holding: Σ_i w_i r[d, i] is one matrix-vector product
+    gross = returns @ w_exec if holding == "constant" else np.einsum("dn,dn->d", held, returns)
+    delta = np.abs(w_exec - w_before)
+    return PeriodPnL(held, gross, float(cost_per_unit @ delta), float(delta.sum()), w_end)
 
 
 def period_bounds(rebalance_idx: np.ndarray, lag: int, n_sessions: int) -> np.ndarray:
@@ -105,7 +102,7 @@ def held_panel(w_exec: np.ndarray, rebalance_idx: np.ndarray, returns: np.ndarra
         if a >= b:
             continue
         p = period_pnl(w_exec[j], w_before, returns[a:b], costs[a], holding)
-        out["held"][a:b], out["gross"][a:b], out["cost"][a:b], out["traded"][a:b] = p.held, p.gross, p.cost, p.traded
+        out["held"][a:b], out["gross"][a:b], out["cost"][a], out["traded"][a] = p.held, p.gross, p.cost, p.traded
         w_before = p.w_end
     out["net"] = out["gross"] - out["cost"]
     return out

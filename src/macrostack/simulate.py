@@ -202,8 +202,9 @@ def simulate(cfg: StackConfig, md: MarketData, precomputed_scalars: np.ndarray |
         if a >= b:
             return
         p = period_pnl(w_exec[k], w_end, pnl_returns[a:b], pnl_costs[a], holding)
-        held[a:b], gross[a:b], cost[a:b], traded[a:b] = p.held, p.gross, p.cost, p.traded
-        net[a:b] = p.gross - p.cost
+        held[a:b], gross[a:b], cost[a], traded[a] = p.held, p.gross, p.cost, p.traded
+        net[a:b] = p.gross
+        net[a] -= p.cost
         w_end = p.w_end
 
     for j in range(n_reb):

@@ -55,24 +55,24 @@ class Execution:
         c = self.cfg
         w = w_alloc.copy()
         if c.instrument_cap is not None:
-            capped = np.clip(w, -c.instrument_cap, c.instrument_cap)
-            self.events.add(j, np.flatnonzero(capped != w), w, capped, "instrument_cap")
-            w = capped
+            capped = np.minimum(np.maximum(w, -c.instrument_cap), c.instrument_cap)
+            w = self._record(j, w, capped, "instrument_cap")
         if c.gross_cap is not None:
             gross = np.abs(w).sum()
             if gross > c.gross_cap:
-                scaled = w * (c.gross_cap / gross)
-                self.events.add(j, np.flatnonzero(scaled != w), w, scaled, "gross_cap")
-                w = scaled
+                w = self._record(j, w, w * (c.gross_cap / gross), "gross_cap")
         if c.no_trade_buffer > 0:
             small = (np.abs(w - w_prev) < c.no_trade_buffer) & (w != w_prev)
-            kept = np.where(small, w_prev, w)
-            self.events.add(j, np.flatnonzero(small), w, kept, "no_trade_buffer")
-            w = kept
+            w = self._record(j, w, np.where(small, w_prev, w), "no_trade_buffer")
         if c.capital is not None:
             ok = np.isfinite(notional) & (notional > 0)
             contracts = np.where(ok, np.round(w * nav / np.where(ok, notional, 1.0)), 0.0)
-            rounded = contracts * np.where(ok, notional, 0.0) / nav
-            self.events.add(j, np.flatnonzero(rounded != w), w, rounded, "contract_rounding")
-            w = rounded
+            w = self._record(j, w, contracts * np.where(ok, notional, 0.0) / nav, "contract_rounding")
         return w
+
+    def _record(self, j: int, before: np.ndarray, after: np.ndarray, reason: str) -> np.ndarray:
+        """Log every instrument that `reason` changed at rebalance j; return `after`."""
+        changed = after != before
+        if changed.any():
+            self.events.add(j, np.flatnonzero(changed), before, after, reason)
+        return after
