@@ -30,11 +30,11 @@ def write_ledger(tmp: Path, ledger: Ledger, md: MarketData, lag: int) -> None:
 
     # weights.parquet: long, every stage, every rebalance, every symbol.
     stage_names = list(ledger.stages)
+    # Categoricals from integer codes: building them from ~3 M strings took ~1.8 s.
     weights = pd.DataFrame({
-        "stage": pd.Categorical(np.repeat(stage_names, n_reb * n), categories=stage_names),
+        "stage": pd.Categorical.from_codes(np.repeat(np.arange(len(stage_names)), n_reb * n), stage_names),
         "date": np.tile(np.repeat(reb_dates.to_numpy(), n), len(stage_names)),
-        "symbol": pd.Categorical(np.tile(np.array(ledger.symbols), n_reb * len(stage_names)),
-                                 categories=list(ledger.symbols)),
+        "symbol": pd.Categorical.from_codes(np.tile(np.arange(n), n_reb * len(stage_names)), list(ledger.symbols)),
         "weight": np.concatenate([ledger.stages[s].reshape(-1) for s in stage_names]),
     })
     write_table(tmp / "weights.parquet", weights)
