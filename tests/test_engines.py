@@ -50,21 +50,38 @@ def _staggered_panel(seed: int, t: int, n: int) -> np.ndarray:
 # =========================================================================== ewmac
 
 
-def test_decayed_sum_and_ema_match_direct_formulas():
-    rng = np.random.default_rng(3)
-    x = rng.normal(0, 1, (700, 3)).cumsum(axis=0)
-    for span in (8.0, 256.0):
-        beta = 1 - 2 / (span + 1)
-        direct = np.zeros_like(x)
-        acc = np.zeros(3)
-        for t in range(len(x)):
-            acc = beta * acc + x[t]
-            direct[t] = acc
-        np.testing.assert_allclose(ewmac.decayed_sum(x, span), direct, rtol=1e-12)
-    x[:40, 1] = np.nan   # a late start
-    x[:, 2] = np.nan     # no data at all
-    for span in (8, 32, 256):
-        np.testing.assert_allclose(ewmac.ema(x, span), rolling.ewma(x, span=float(span)), rtol=1e-11, atol=1e-12)
+def _ewmac_raw_reference(r: np.ndarray, fast: int, slow: int, vol_span: int = 25) -> np.ndarray:
+    """The raw crossover in pandas (module docstring of ewmac): EMAs of the log index from each
+    instrument's first return, σ² the EWMA of squared daily log returns over sessions with one."""
+    ok = ~np.isnan(r)
+    dx = np.log1p(np.maximum(np.where(ok, r, 0.0), -0.99))
+    x = np.cumsum(dx, axis=0)
+    x[~np.maximum.accumulate(ok, axis=0)] = np.nan
+    ema = {span: rolling.ewma(x, span=float(span)) for span in (fast, slow)}
+    with np.errstate(divide="ignore"):
+        inv_sigma = 1.0 / np.sqrt(rolling.ewma(np.where(ok, dx * dx, np.nan), span=float(vol_span)))
+    inv_sigma[~np.isfinite(inv_sigma)] = np.nan
+    raw = (ema[fast] - ema[slow]) * inv_sigma
+    first = np.where(ok.any(axis=0), ok.argmax(axis=0), len(r))
+    for j, a in enumerate(first):
+        raw[: a + slow - 1, j] = np.nan
+    return raw
+
+
+def test_ewmac_kernel_equals_pandas_bit_for_bit():
+    r = _staggered_panel(11, 900, 9)
+    r[300:320, 2] = 0.0                # a flat stretch: zero vol
+    r[:, 4] = np.nan                   # never trades
+    r[500, 5] = -1.4                   # below −99%: counts as −99%
+    for (fast, slow), raw in zip(ewmac.SPEEDS, ewmac.raw_forecasts(r)):
+        np.testing.assert_array_equal(raw, _ewmac_raw_reference(r, fast, slow))
+
+
+def test_ewmac_kernel_equals_pandas_on_real_data(tf_store):
+    md = load_market_data(tf_store)
+    raws = ewmac.raw_forecasts(md.returns, speeds=[(16, 64), (64, 256)])
+    for (fast, slow), raw in zip([(16, 64), (64, 256)], raws):
+        np.testing.assert_array_equal(raw, _ewmac_raw_reference(md.returns, fast, slow))
 
 
 def test_ewmac_sign_bounds_and_readiness_on_synthetic_trends():

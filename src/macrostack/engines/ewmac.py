@@ -36,84 +36,23 @@ a convention: the sleeve layer divides the signal by instrument vol and then sca
 to a unit risk, so a constant factor cancels at risk targeting; what matters is the
 relative size across instruments and over time. Every value at session t reads returns <= t.
 
-The EMAs are computed by `decayed_sum` (a blocked cumulative sum in numpy, same formula as
-pandas' EWM, several times faster; equal to `rolling.ewma` to ~1e-13 relative).
+The EMAs and σ are computed in one pass by a numba kernel (`_ewmac_kernel.raw_forecasts`,
+pandas' EWM recursion, equal to `rolling.ewma` to the last bit); the forecast scaling is
+numpy over whole panels.
 """
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 
-from macrostack import rolling
+from macrostack.engines import _ewmac_kernel as kernel
+from macrostack.engines._columns import run_in_blocks
+from macrostack.engines.trend import ewm_decay
 
 SPEEDS: tuple[tuple[int, int], ...] = ((8, 32), (16, 64), (32, 128), (64, 256))
 TARGET_ABS_FORECAST = 10.0
 SCALAR_WINDOW = 2520
 SCALAR_MIN_PERIODS = 252
-
-
-def decayed_sum(x0: np.ndarray, span: float, scale: float = 1.0) -> np.ndarray:
-    """`scale · S[t]`, `S[t] = Σ_{k<=t} β^(t−k) x0[k]` down axis 0 of a finite panel, β = 1 − 2/(span+1).
-
-    Computed in blocks of B rows, `S[a+j] = β^j (β S[a−1] + Σ_{i<=j} β^(−i) x0[a+i])`: one
-    cumulative sum per block, B chosen so that β^(−B) stays below 1e120 (no overflow, and the
-    rounding error stays relative to |S|). Row t reads rows <= t only; the block boundaries
-    depend on the panel length alone, so the result at t does not depend on later values."""
-    t_len, n = x0.shape
-    beta = 1.0 - 2.0 / (float(span) + 1.0)
-    block = int(max(1, min(t_len, np.floor(276.0 / -np.log(beta)))))
-    grow = beta ** -np.arange(block, dtype=float)                  # β^(−i)
-    shrink = beta ** np.arange(block, dtype=float) * scale         # scale · β^j
-    out = np.empty((t_len, n))
-    carry = np.zeros(n)                                            # β S[a−1], unscaled
-    for a in range(0, t_len, block):
-        b = min(a + block, t_len)
-        cs = out[a:b]
-        np.multiply(grow[: b - a, None], x0[a:b], out=cs)
-        cs[0] += carry
-        np.cumsum(cs, axis=0, out=cs)
-        carry = beta ** (b - a) * cs[-1]
-        cs *= shrink[: b - a, None]
-    return out
-
-
-def _normalise(s: np.ndarray, beta: float, start: np.ndarray, nan_before: bool = True) -> np.ndarray:
-    """In place: `s[t, j] / (1 − β^k)`, k = t − start[j] + 1 values so far (s already carries
-    the factor 1 − β). Beyond the first K values (β^K < 1e-17) the divisor rounds to 1, so only
-    the first K rows after each start need the correction; rows before the start become NaN
-    (left as they are, 0, with `nan_before=False` when the caller masks them anyway)."""
-    t_len = s.shape[0]
-    k_max = int(min(t_len, np.ceil(np.log(1e-17) / np.log(beta)) + 1))
-    divisor = 1.0 - beta ** np.arange(1, k_max + 1, dtype=float)
-    for j, a in enumerate(start):
-        a = int(a)
-        m = min(k_max, t_len - a)
-        if m > 0:
-            s[a:a + m, j] /= divisor[:m]
-        if nan_before:
-            s[:a, j] = np.nan
-    return s
-
-
-def _first_rows(x: np.ndarray) -> np.ndarray:
-    """Row of each column's first non-NaN value (T if none)."""
-    ok = ~np.isnan(x)
-    first = ok.argmax(axis=0)
-    first[~ok.any(axis=0)] = x.shape[0]
-    return first
-
-
-def ema(x: np.ndarray, span: float, start: np.ndarray | None = None) -> np.ndarray:
-    """EMA (adjust=True, same formula as `rolling.ewma`) of each column from its row `start[j]`
-    (default: its first non-NaN value). `x` must be finite from `start[j]` on; the result is
-    NaN before it. `EMA[t] = S[t] (1 − β) / (1 − β^(t−start+1))`, S the `decayed_sum` of the
-    column zeroed before its start."""
-    start = _first_rows(x) if start is None else np.asarray(start)
-    before = np.arange(x.shape[0])[:, None] < start[None, :]
-    beta = 1.0 - 2.0 / (float(span) + 1.0)
-    return _normalise(decayed_sum(np.where(before, 0.0, x), span, 1.0 - beta), beta, start)
 
 
 def pooled_abs_mean(f: np.ndarray, window: int = SCALAR_WINDOW,
@@ -150,65 +89,28 @@ def scale_forecast(raw: np.ndarray, cap: float, window: int = SCALAR_WINDOW,
     return out
 
 
-def _prepare(returns: np.ndarray, speeds, vol_span: int, pool: ThreadPoolExecutor):
-    """EMAs of the log index by span, 1/σ, first rows — shared by every speed."""
-    returns = np.asarray(returns, dtype=float)
-    n = returns.shape[1]
-    ok = ~np.isnan(returns)
-    start = _first_rows(returns)
-    # Log index, 0 before each start; a return below −99% (possible for a futures notional
-    # whose price goes negative) counts as −99% so the log stays finite.
-    dx = np.log1p(np.maximum(np.where(ok, returns, 0.0), -0.99))
-    x0 = np.cumsum(dx, axis=0)
-
-    def ema_of(span: float) -> np.ndarray:
-        beta = 1.0 - 2.0 / (span + 1.0)
-        return _normalise(decayed_sum(x0, span, 1.0 - beta), beta, start, nan_before=False)
-
-    def inverse_vol() -> np.ndarray:
-        # σ² = EWMA of squared daily log returns over the sessions with a return (pandas,
-        # ignore_na: a missing return is skipped, not a zero); runs without the GIL.
-        sq = np.where(ok, dx * dx, np.nan)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            inv = 1.0 / np.sqrt(rolling.ewma(sq, span=float(vol_span)))
-        inv[~np.isfinite(inv)] = np.nan                           # no vol yet, or zero vol
-        return inv
-
-    spans = sorted({float(v) for pair in speeds for v in pair}, reverse=True)
-    vol_job = pool.submit(inverse_vol)
-    emas = dict(zip(spans, pool.map(ema_of, spans)))
-    return emas, vol_job.result(), start
-
-
-def _raw(emas, inv_sigma, start, fast: int, slow: int) -> np.ndarray:
-    raw = emas[float(fast)] - emas[float(slow)]
-    raw *= inv_sigma
-    for j, a in enumerate(start):                                 # fewer than `slow` sessions
-        raw[: int(a) + int(slow) - 1, j] = np.nan
-    return raw
-
-
 def raw_forecasts(returns: np.ndarray, speeds=SPEEDS, vol_span: int = 25) -> list[np.ndarray]:
     """Unscaled crossovers `(EMA_f(X) − EMA_s(X)) / σ`, one panel per speed (module docstring)."""
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        emas, inv_sigma, start = _prepare(returns, speeds, vol_span, pool)
-    return [_raw(emas, inv_sigma, start, f, s) for f, s in speeds]
+    r = np.ascontiguousarray(returns, dtype=np.float64)
+    spans = sorted({float(v) for pair in speeds for v in pair})
+    decays = np.array([ewm_decay(span) for span in spans])
+    fast = np.array([spans.index(float(f)) for f, _ in speeds], dtype=np.int64)
+    slow = np.array([spans.index(float(s)) for _, s in speeds], dtype=np.int64)
+    slow_spans = np.array([int(s) for _, s in speeds], dtype=np.int64)
+    out = np.empty((len(speeds), *r.shape))
+    run_in_blocks(lambda c0, c1: kernel.raw_forecasts(r, c0, c1, decays, fast, slow, slow_spans,
+                                                      ewm_decay(float(vol_span)), out), r.shape[1])
+    return list(out)
 
 
 def signal(returns: np.ndarray, speeds=SPEEDS, vol_span: int = 25, forecast_cap: float = 20.0,
            scalar_window: int = SCALAR_WINDOW, scalar_min_periods: int = SCALAR_MIN_PERIODS) -> np.ndarray:
     """Combined EWMAC forecast [sessions × instruments] in [−cap, cap], NaN where not ready."""
     speeds = [(int(f), int(s)) for f, s in speeds]
-
-    # numpy kernels release the GIL, so two threads use both cores; the speeds are summed in a
-    # fixed order, so the result does not depend on scheduling.
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        emas, inv_sigma, start = _prepare(returns, speeds, vol_span, pool)
-        scaled = list(pool.map(lambda fs: scale_forecast(_raw(emas, inv_sigma, start, *fs), forecast_cap,
-                                                         scalar_window, scalar_min_periods), speeds))
-    combined = scaled[0]
-    for part in scaled[1:]:  # a NaN speed makes the sum NaN: every speed is required
-        combined += part
+    combined = None
+    for raw in raw_forecasts(returns, speeds, vol_span):  # a NaN speed makes the sum NaN: all required
+        scaled = scale_forecast(raw, forecast_cap, scalar_window, scalar_min_periods)
+        combined = scaled if combined is None else combined + scaled
     combined /= len(speeds)
     return scale_forecast(combined, forecast_cap, scalar_window, scalar_min_periods)
 

@@ -29,13 +29,11 @@ the pandas version as the reference). The kernels compile once (numba, cached on
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 
 from macrostack.config import TrendParams
 from macrostack.engines import _trend_kernel as kernel
+from macrostack.engines._columns import run_in_blocks as _run
 
 HORIZONS = {"long": (252, 21), "medium": (84, 10), "short": (21, 5)}
 FEATURES = ("momentum", "breakout", "slope")
@@ -50,7 +48,7 @@ def log_index(returns: np.ndarray) -> np.ndarray:
     return x
 
 
-def _decay(span: float) -> float:
+def ewm_decay(span: float) -> float:
     """EWMA weight decay 1 − α of a span, computed as pandas computes it (com → α)."""
     com = (span - 1) / 2
     return 1.0 - 1.0 / (1.0 + com)
@@ -58,32 +56,7 @@ def _decay(span: float) -> float:
 
 def _decays(h: int) -> tuple[float, float]:
     """Weight decays of the fast (span h/4, at least 2) and slow (span h) EWMAs."""
-    return _decay(max(h / 4.0, 2.0)), _decay(float(h))
-
-
-def _cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:                      # not on Linux
-        return os.cpu_count() or 1
-
-
-def _blocks(n: int) -> list[tuple[int, int]]:
-    """Column blocks of (nearly) equal width, one per worker thread, at least 8 columns each."""
-    workers = max(1, min(_cpus(), n // 8))
-    cuts = [round(n * k / workers) for k in range(workers + 1)]
-    return [(a, b) for a, b in zip(cuts, cuts[1:]) if b > a]
-
-
-def _run(task, n: int) -> None:
-    """`task(c0, c1)` over the column blocks, in threads (the kernels release the GIL)."""
-    blocks = _blocks(n)
-    if len(blocks) == 1:
-        task(*blocks[0])
-    elif blocks:
-        with ThreadPoolExecutor(max_workers=len(blocks)) as pool:
-            for future in [pool.submit(task, c0, c1) for c0, c1 in blocks]:
-                future.result()
+    return ewm_decay(max(h / 4.0, 2.0)), ewm_decay(float(h))
 
 
 def _panel(a: np.ndarray) -> np.ndarray:
