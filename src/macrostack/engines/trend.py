@@ -99,9 +99,13 @@ def trend_signal(returns: np.ndarray, p: TrendParams) -> np.ndarray:
                                       p.z_window, p.z_min_periods, float(p.z_clip), signal),
          r.shape[1])
     if p.cross_sectional:
-        with np.errstate(invalid="ignore"):
-            mu = np.nanmean(signal, axis=1, keepdims=True)
-            sd = np.nanstd(signal, axis=1, keepdims=True)
+        # z-score across the ready instruments of each session (population std); a session
+        # with none ready stays NaN (nanmean would warn about the empty slice).
+        ready = ~np.isnan(signal)
+        count = ready.sum(axis=1, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mu = np.where(ready, signal, 0.0).sum(axis=1, keepdims=True) / count
+            sd = np.sqrt(np.where(ready, (signal - mu) ** 2, 0.0).sum(axis=1, keepdims=True) / count)
             signal = np.clip((signal - mu) / np.where(sd > 0, sd, np.nan), -p.z_clip, p.z_clip)
     return signal
 
