@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from macrostack.rolling import cumsum_sessions
+
 LOOKBACKS: dict[int, float] = {63: 0.4, 126: 0.35, 252: 0.25}
 Z_CLIP = 3.0
 MIN_DAILY_VAR = 1e-12  # daily σ <= 1e-6 over a lookback: stale prices, not ranked
@@ -63,10 +65,10 @@ def signal(returns: np.ndarray, lookbacks: dict[int, float] | None = None, stale
     sessions = np.arange(t_len, dtype=np.int32)
     last = np.maximum.accumulate(np.where(ok, sessions[:, None], np.int32(-t_len - 1)), axis=0)  # last bar row
     daily = np.where(ok, returns, 0.0)
-    x = np.cumsum(np.log1p(np.maximum(daily, -0.99)), axis=0)   # log index (−99% floor)
-    c1 = np.cumsum(daily, axis=0)
+    x = cumsum_sessions(np.log1p(np.maximum(daily, -0.99)))   # log index (−99% floor)
+    c1 = cumsum_sessions(daily)
     daily *= daily
-    c2 = np.cumsum(daily, axis=0)
+    c2 = cumsum_sessions(daily)
 
     # Ready: X[t − h_max] defined (a bar at or before t − h_max), a bar in the last `stale_after`
     # sessions, and a usable σ on every lookback. Sessions before h_max are never ready.

@@ -22,7 +22,7 @@ from macrostack.layers.risk_targeting import portfolio_variances
 def tradable(returns: np.ndarray, stale_after: int) -> np.ndarray:
     """[sessions × instruments] bool: a bar within the last `stale_after` sessions."""
     has = (~np.isnan(returns)).astype(np.int64)
-    c = np.cumsum(has, axis=0)
+    c = rolling.cumsum_sessions(has)
     recent = c.copy()
     recent[stale_after:] = c[stale_after:] - c[:-stale_after]
     return recent > 0

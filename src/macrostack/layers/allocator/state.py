@@ -22,6 +22,7 @@ from numba import njit
 from numpy.lib.stride_tricks import sliding_window_view
 
 from macrostack.data.calendar import SESSIONS_PER_YEAR
+from macrostack.rolling import cumsum_sessions
 
 VOL_SHORT = 20  # sessions in the short realised-vol window (port_rvol_20)
 VOL_LONG = 60  # sessions in the long realised-vol window (port_rvol_60)
@@ -92,17 +93,15 @@ def mean_pairwise_correlations(returns: np.ndarray, windows: tuple[int, ...]) ->
 
     finite = np.isfinite(r)
     r0 = np.where(finite, r, 0.0)
-    c1 = np.cumsum(r0, axis=0)
-    c2 = np.cumsum(np.square(r0), axis=0)
+    c1 = cumsum_sessions(r0)
+    c2 = cumsum_sessions(np.square(r0))
     # Constant windows (e.g. a run of zero returns while a price is missing) must be dropped
-    # exactly; a variance from running sums is only ~0 there, so count changes instead.
-    # One exact integer count carries both tests: each missing return adds `window` (more
-    # than all possible changes), each change from the previous session adds 1. Counted
-    # per window length below: `changes` and `missing` are cumulated once.
+    # exactly; a variance from running sums is only ~0 there, so count changes from one
+    # session to the next instead (exact integers), and missing returns likewise.
     change = np.zeros(r.shape, dtype=np.int32)
     np.not_equal(r0[1:], r0[:-1], out=change[1:], casting="unsafe")
-    c_change = np.cumsum(change, axis=0, dtype=np.int32)
-    c_missing = np.cumsum(~finite, axis=0, dtype=np.int32)
+    c_change = cumsum_sessions(change)
+    c_missing = cumsum_sessions(~finite)
 
     for window in windows:
         s1 = _window_sums(c1, window)
