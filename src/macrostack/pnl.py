@@ -58,7 +58,7 @@ def hold(w_exec: np.ndarray, returns: np.ndarray, holding: str) -> tuple[np.ndar
 
 @dataclass
 class PeriodPnL:
-    held: np.ndarray    # [n, N]
+    held: np.ndarray    # [n, N], or the row [1, N] that every session holds (constant holding)
     gross: np.ndarray   # [n]
     cost: float         # charged on the period's first session
     traded: float       # one-way turnover Σ|Δw|, on the first session
