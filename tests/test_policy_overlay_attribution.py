@@ -11,7 +11,7 @@ from macrostack.config import ConstructionConfig, GateConfig, OverlayConfig, Pol
 from macrostack.errors import InputError
 from macrostack.layers.construction import _erc, mixing_panel
 from macrostack.layers.overlay import overlay_tilts
-from macrostack.layers.policy import gate_values, sleeve_gates, trailing_percentile
+from macrostack.layers.policy import gate_feature, gate_values, sleeve_gates, trailing_percentile
 from macrostack.simulate import simulate
 from tests.synthetic import market, random_returns
 
@@ -39,6 +39,25 @@ def test_gate_is_applied_one_rebalance_later():
     assert decided.min() == 0.0                      # the spike closes the gate
     np.testing.assert_array_equal(applied["t"][1:], decided[:-1])
     assert applied["t"][0] == 1.0
+
+
+def test_term_structure_inversion_uses_the_vol_carry_next_contract():
+    """(P_front − P_next)/P_next with the next contract as vol carry picks it: FORWARD when later
+    than the held contract, else CARRY when later; no later contract → NaN (gate open)."""
+    md = market(random_returns(2, t=4, n=1))
+    m = 2024 * 12 + 1                                   # held contract month
+    md.panels.update({
+        "price": np.array([[20.0], [20.0], [20.0], [20.0]]),
+        "price_contract": np.full((4, 1), float(m)),
+        "carry": np.array([[19.0], [16.0], [18.0], [18.0]]),
+        "carry_contract": np.array([[m - 1], [m + 1], [m + 1], [m - 1]], dtype=float),
+        "forward": np.array([[22.0], [np.nan], [25.0], [21.0]]),
+        "forward_contract": np.array([[m + 1], [m + 2], [m + 2], [m - 2]], dtype=float),
+    })
+    gate = GateConfig(sleeve="t", feature="term_structure_inversion", symbol="S0", threshold=0.0)
+    got = gate_feature(gate, md)
+    np.testing.assert_allclose(got[:3], [(20 - 22) / 22, (20 - 16) / 16, (20 - 25) / 25])
+    assert np.isnan(got[3])
 
 
 def test_policy_gate_needs_its_symbol():

@@ -113,15 +113,24 @@ def carry_signal(price: np.ndarray, carry: np.ndarray, price_contract: np.ndarra
     return _normalise(smoothed, returns, vol_halflife, vol_floor, clip)
 
 
-def term_structure_slope(price, carry, forward, price_contract, carry_contract, forward_contract) -> np.ndarray:
-    """Annualised slope from the held contract to the next later one (> 0 in contango)."""
-    price, carry, forward = (np.asarray(a, float) for a in (price, carry, forward))
+def next_later_contract(carry, forward, price_contract, carry_contract, forward_contract
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    """Price and month of the next contract after the held one: FORWARD when its contract is
+    later than the held one and it has a price, else CARRY when later; NaN otherwise."""
+    carry, forward = np.asarray(carry, float), np.asarray(forward, float)
     m_h, m_c, m_f = (np.asarray(a, float) for a in (price_contract, carry_contract, forward_contract))
     use_fwd = (m_f > m_h) & np.isfinite(forward)
     use_carry = ~use_fwd & (m_c > m_h) & np.isfinite(carry)
     next_price = np.where(use_fwd, forward, np.where(use_carry, carry, np.nan))
     next_month = np.where(use_fwd, m_f, np.where(use_carry, m_c, np.nan))
-    return annualised_slope(price, next_price, m_h, next_month, price)
+    return next_price, next_month
+
+
+def term_structure_slope(price, carry, forward, price_contract, carry_contract, forward_contract) -> np.ndarray:
+    """Annualised slope from the held contract to the next later one (> 0 in contango)."""
+    price = np.asarray(price, float)
+    next_price, next_month = next_later_contract(carry, forward, price_contract, carry_contract, forward_contract)
+    return annualised_slope(price, next_price, np.asarray(price_contract, float), next_month, price)
 
 
 def vol_carry_signal(price: np.ndarray, carry: np.ndarray, forward: np.ndarray, price_contract: np.ndarray,

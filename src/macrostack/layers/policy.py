@@ -5,7 +5,9 @@ Per-sleeve gates from daily stress features of a named instrument (data <= d onl
   `lookback` values of σ_w that are <= σ_w[d] (1.0 = highest of the year);
 - `vol_level_percentile`: the same percentile of a volatility future's held-contract price;
 - `term_structure_inversion`: `(P_front − P_next) / P_next` of a volatility future, with the
-  next contract the later of carry/forward (> 0 means inverted, backwardation: stress).
+  next contract chosen as the vol-carry engine chooses it (`carry.next_later_contract`:
+  FORWARD if later than the held contract, else CARRY if later); > 0 means inverted
+  (backwardation: stress).
 Gate value at a rebalance: `binary` → 0 when the feature >= threshold, else 1; `throttle` →
 `clip((full_off − x) / (full_off − threshold), 0, 1)`. A gate decided at rebalance j−1
 applies at rebalance j (one-rebalance lag). Several gates on one sleeve multiply. A
@@ -20,6 +22,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from macrostack import rolling
 from macrostack.config import GateConfig, PolicyConfig
 from macrostack.data.market import MarketData
+from macrostack.engines.carry import next_later_contract
 from macrostack.errors import InputError
 
 
@@ -55,9 +58,8 @@ def gate_feature(gate: GateConfig, md: MarketData) -> np.ndarray:
     front = md.panels["price"][:, i]
     if gate.feature == "vol_level_percentile":
         return trailing_percentile(front, gate.lookback)
-    held_m = md.panels["price_contract"][:, i]
-    carry_later = md.panels["carry_contract"][:, i] > held_m
-    nxt = np.where(carry_later, md.panels["carry"][:, i], md.panels["forward"][:, i])
+    nxt, _ = next_later_contract(*(md.panels[f][:, i] for f in
+                                   ("carry", "forward", "price_contract", "carry_contract", "forward_contract")))
     with np.errstate(invalid="ignore", divide="ignore"):
         return (front - nxt) / nxt
 
