@@ -85,6 +85,15 @@ def test_overlay_tilts_bounded_dated_logged(tmp_path):
         overlay_tilts(OverlayConfig(file=str(f)), ["trend"], ("A", "B"), {"A": "Rates", "B": "FX"}, dates)
 
 
+def test_overlay_bounds_must_admit_no_tilt():
+    """The bounds clip every weight's tilt product, untilted ones (1) too: bounds that exclude 1
+    would tilt the whole book without a tilt row, so they are refused."""
+    for bounds in ({"min_tilt": 1.1, "max_tilt": 1.5}, {"min_tilt": 0.2, "max_tilt": 0.9}):
+        with pytest.raises(InputError, match="overlay.*min_tilt must be <= 1 <= max_tilt"):
+            parse_config({"overlay": bounds})
+    parse_config({"overlay": {"min_tilt": 1.0, "max_tilt": 1.0}})
+
+
 def test_erc_equalises_risk_contributions():
     cov = np.array([[[0.04, 0.01, 0.0], [0.01, 0.09, 0.02], [0.0, 0.02, 0.01]]])
     w = _erc(cov, np.full(3, 1 / 3))[0]

@@ -16,10 +16,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from macrostack.data.calendar import SESSIONS_PER_YEAR
+from macrostack import metrics
 from macrostack.pnl import booked_returns, hold_factors, period_bounds
 
 RESIDUAL = "residual"
+NOISE_VOL = 1e-10  # annualised vol below which a part's P&L is rounding noise
 
 
 def sleeve_contributions(sleeve_pre: dict[str, np.ndarray], w_pre: np.ndarray, leverage: np.ndarray,
@@ -82,17 +83,17 @@ def sleeves_frame(dates: np.ndarray, parts: dict[str, dict[str, np.ndarray]]) ->
 
 
 def sleeve_summary(parts: dict[str, dict[str, np.ndarray]], start: int) -> dict:
-    """Per part: annualised contribution, vol, Sharpe of its P&L; and their correlation matrix."""
+    """Per part: annualised contribution, cost, vol, Sharpe of its P&L (`metrics`); and their
+    correlation matrix."""
     rows = {}
     series = {}
     for name, p in parts.items():
         x = p["net"][start:]
-        sd = x.std(ddof=1) if len(x) > 1 else np.nan
-        rows[name] = {"contribution": float(x.mean() * SESSIONS_PER_YEAR),
-                      "cost": float(p["cost"][start:].mean() * SESSIONS_PER_YEAR),
-                      "vol": float(sd * np.sqrt(SESSIONS_PER_YEAR)),
-                      # a residual of rounding noise (≈1e-18) has no meaningful Sharpe
-                 "sharpe": float(x.mean() / sd * np.sqrt(SESSIONS_PER_YEAR)) if sd > 1e-12 else float("nan")}
+        vol = metrics.ann_vol(x)
+        rows[name] = {"contribution": metrics.ann_return(x), "cost": metrics.ann_return(p["cost"][start:]),
+                      "vol": vol,
+                      # a residual of rounding noise (daily σ ≈ 1e-18) has no meaningful Sharpe
+                      "sharpe": metrics.sharpe(x) if vol > NOISE_VOL else float("nan")}
         series[name] = x
     names = [k for k in series if k != RESIDUAL]
     corr = np.corrcoef(np.stack([series[k] for k in names])) if len(names) > 1 else np.ones((1, 1))

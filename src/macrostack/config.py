@@ -170,8 +170,9 @@ class OverlayConfig(Strict):
 
     @model_validator(mode="after")
     def _bounds(self):
-        if self.min_tilt > self.max_tilt:
-            raise ValueError("min_tilt must be <= max_tilt")
+        # The bounds also clip every product of tilts, untilted weights (tilt 1) included.
+        if not self.min_tilt <= 1.0 <= self.max_tilt:
+            raise ValueError("min_tilt must be <= 1 <= max_tilt (a tilt of 1 is 'no tilt')")
         return self
 
 
