@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from macrostack.engines.trend import log_index
 from macrostack.rolling import cumsum_sessions
 
 LOOKBACKS: dict[int, float] = {63: 0.4, 126: 0.35, 252: 0.25}
@@ -64,8 +65,8 @@ def signal(returns: np.ndarray, lookbacks: dict[int, float] | None = None, stale
     ok = ~np.isnan(returns)
     sessions = np.arange(t_len, dtype=np.int32)
     last = np.maximum.accumulate(np.where(ok, sessions[:, None], np.int32(-t_len - 1)), axis=0)  # last bar row
+    x = log_index(returns)                                      # NaN before each first return
     daily = np.where(ok, returns, 0.0)
-    x = cumsum_sessions(np.log1p(np.maximum(daily, -0.99)))   # log index (−99% floor)
     c1 = cumsum_sessions(daily)
     daily *= daily
     c2 = cumsum_sessions(daily)

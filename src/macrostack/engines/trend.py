@@ -34,6 +34,7 @@ import numpy as np
 from macrostack.config import TrendParams
 from macrostack.engines import _trend_kernel as kernel
 from macrostack.engines._columns import run_in_blocks as _run
+from macrostack.rolling import cumsum_sessions
 
 HORIZONS = {"long": (252, 21), "medium": (84, 10), "short": (21, 5)}
 FEATURES = ("momentum", "breakout", "slope")
@@ -43,7 +44,7 @@ def log_index(returns: np.ndarray) -> np.ndarray:
     """Cumulative log return, NaN before each instrument's first return."""
     started = np.maximum.accumulate(~np.isnan(returns), axis=0)
     # A return <= −100% (a price crossing zero) has no log; count it as −99% for the index.
-    x = np.cumsum(np.log1p(np.maximum(np.where(np.isnan(returns), 0.0, returns), -0.99)), axis=0)
+    x = cumsum_sessions(np.log1p(np.maximum(np.where(np.isnan(returns), 0.0, returns), -0.99)))
     x[~started] = np.nan
     return x
 
