@@ -23,6 +23,17 @@ def tf_store_path(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def short_runs(tf_store_path, tmp_path_factory) -> dict[str, Path]:
+    """Real runs on 2016–2020, made once for the report and compare tests (which only read them,
+    or copy them before changing anything): `core` (allocator on), `trend_only` (allocator off)."""
+    from macrostack.run import run_stack
+
+    out = tmp_path_factory.mktemp("short_runs")
+    return {name: run_stack(name, start="2016-01-01", end="2020-12-31", out=out, store=tf_store_path).path
+            for name in ("core", "trend_only")}
+
+
 @pytest.fixture()
 def tf_store(tf_store_path):
     with MarketStore(tf_store_path, read_only=True) as store:

@@ -15,20 +15,13 @@ from macrostack.compare import (HEADLINE, aligned, compare_runs, derisking_event
 from macrostack.errors import InputError
 from macrostack.metrics import equity, monthly_returns
 from macrostack.report import load_run
-from macrostack.run import run_stack
 from macrostack.runs.artifacts import read_table, write_table
 from tests import browser
 
-START, END = "2016-01-01", "2020-12-31"
-
-
 @pytest.fixture(scope="module")
-def runs(tf_store_path, tmp_path_factory):
+def runs(short_runs):
     """The two-pass audit: trend_only (allocator off) as base, core (allocator on) as other."""
-    out = tmp_path_factory.mktemp("compare_runs")
-    base = run_stack("trend_only", start=START, end=END, out=out, store=tf_store_path)
-    other = run_stack("core", start=START, end=END, out=out, store=tf_store_path)
-    return base.path, other.path
+    return short_runs["trend_only"], short_runs["core"]
 
 
 @pytest.fixture(scope="module")

@@ -17,19 +17,12 @@ from macrostack.errors import InputError
 from macrostack.metrics import SESSIONS_PER_YEAR, max_drawdown, rolling_sharpe, rolling_vol
 from macrostack.report import figures, load_run, write_report
 from macrostack.report.data import HEATMAP_STAGES, load_weights
-from macrostack.run import run_stack
 from tests import browser
 
-START, END = "2016-01-01", "2020-12-31"
-
-
 @pytest.fixture(scope="module")
-def runs(tf_store_path, tmp_path_factory):
+def runs(short_runs):
     """Real runs on a short period: core (allocator on) and trend_only (allocator off)."""
-    out = tmp_path_factory.mktemp("report_runs")
-    core = run_stack("core", start=START, end=END, out=out, store=tf_store_path)
-    trend = run_stack("trend_only", start=START, end=END, out=out, store=tf_store_path)
-    return {"core": core.path, "trend_only": trend.path}
+    return short_runs
 
 
 @pytest.fixture(scope="module")
