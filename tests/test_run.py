@@ -204,3 +204,39 @@ def test_contract_rounding_needs_point_sizes(tf_store_path, tmp_path):
     with pytest.raises(InputError, match="contract rounding needs point sizes"):
         run_stack(parse_config(raw), **PERIOD, out=tmp_path, store=tf_store_path)
     assert not any(tmp_path.iterdir())
+
+
+def test_broken_run_files_are_one_line_errors(short_runs, tmp_path):
+    """A damaged run directory (corrupt JSON or Parquet, a missing file) and bad report/compare
+    options end in one line naming the file or option, exit code 2, not a traceback."""
+    runner = CliRunner()
+    out = tmp_path / "runs"
+    for name in ("core", "trend_only"):
+        shutil.copytree(short_runs[name], out / name)
+
+    def fails(args, *expected):
+        r = runner.invoke(app, [*args, "--out", str(out)])
+        assert r.exit_code == 2, r.output
+        assert r.exception is None or isinstance(r.exception, SystemExit), r.exception
+        assert all(e in r.output for e in expected), r.output
+
+    fails(["report", "core", "--start", "someday"], "report --start", "cannot parse date 'someday'")
+    fails(["compare", "trend_only", "core", "--json", "--html", str(tmp_path / "c.html")], "compare --html")
+    (out / "core" / "audit.json").write_text("{not json")
+    fails(["show", "core"], "audit.json", "unreadable JSON")
+    (out / "core" / "daily.parquet").write_bytes(b"PAR1 broken")
+    fails(["audit", "core"], "daily.parquet", "unreadable Parquet")
+    (out / "trend_only" / "costs.parquet").unlink()
+    fails(["audit", "trend_only"], "costs.parquet", "run file missing")
+    r = runner.invoke(app, ["compare", "trend_only", "core", "--out", str(out)])
+    assert r.exit_code == 2 and not list(out.glob("*.html")) and not list(out.glob(".*.tmp"))
+
+
+def test_compare_writes_its_html_under_out_by_default(short_runs, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "runs"
+    for name in ("core", "trend_only"):
+        shutil.copytree(short_runs[name], out / name)
+    r = CliRunner().invoke(app, ["compare", "trend_only", "core", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert (out / "compare-trend_only-vs-core.html").exists() and not (tmp_path / "compare.html").exists()

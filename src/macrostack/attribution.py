@@ -20,7 +20,6 @@ from macrostack import metrics
 from macrostack.pnl import booked_returns, hold_factors, period_bounds
 
 RESIDUAL = "residual"
-NOISE_VOL = 1e-10  # annualised vol below which a part's P&L is rounding noise
 
 
 def sleeve_contributions(sleeve_pre: dict[str, np.ndarray], w_pre: np.ndarray, leverage: np.ndarray,
@@ -93,7 +92,7 @@ def sleeve_summary(parts: dict[str, dict[str, np.ndarray]], start: int) -> dict:
         rows[name] = {"contribution": metrics.ann_return(x), "cost": metrics.ann_return(p["cost"][start:]),
                       "vol": vol,
                       # a residual of rounding noise (daily σ ≈ 1e-18) has no meaningful Sharpe
-                      "sharpe": metrics.sharpe(x) if vol > NOISE_VOL else float("nan")}
+                      "sharpe": metrics.sharpe(x) if vol > metrics.NOISE_VOL else float("nan")}
         series[name] = x
     names = [k for k in series if k != RESIDUAL]
     corr = np.corrcoef(np.stack([series[k] for k in names])) if len(names) > 1 else np.ones((1, 1))

@@ -66,9 +66,9 @@ class RunFiles:
         self.stages = {str(s): g["weight"].to_numpy().reshape(n_reb, n) for s, g in w.groupby("stage", observed=True)}
         self.daily = read_table(path / "daily.parquet")
         self.dates = pd.DatetimeIndex(self.daily["date"])
-        self.held = read_table(path / "positions.parquet")[self.symbols].to_numpy()
-        self.returns = read_table(path / "returns.parquet")[self.symbols].to_numpy()
-        self.costs = read_table(path / "costs.parquet")[self.symbols].to_numpy()
+        self.held = read_table(path / "positions.parquet", self.symbols).to_numpy()
+        self.returns = read_table(path / "returns.parquet", self.symbols).to_numpy()
+        self.costs = read_table(path / "costs.parquet", self.symbols).to_numpy()
         self.rt = read_table(path / "layers" / "risk_targeting.parquet")
         self.alloc = read_table(path / "layers" / "allocator.parquet")
         self.events = read_table(path / "layers" / "execution_events.parquet")

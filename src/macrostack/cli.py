@@ -307,13 +307,11 @@ def runs_cmd(out: Path = OutOpt, as_json: bool = JsonOpt) -> None:
 @handles_input_errors
 def show_cmd(run: str, out: Path = OutOpt, as_json: bool = JsonOpt) -> None:
     """Summarise one run: metrics, stage statuses, audit verdict."""
-    import json
-
-    from macrostack.runs.artifacts import resolve_run
+    from macrostack.runs.artifacts import read_json, resolve_run
 
     path = resolve_run(out, run)
-    manifest = json.loads((path / "manifest.json").read_text())
-    audit = json.loads((path / "audit.json").read_text())
+    manifest = read_json(path / "manifest.json")
+    audit = read_json(path / "audit.json")
     if as_json:
         _print_json(_run_summary(manifest, audit, path))
         return
@@ -324,13 +322,11 @@ def show_cmd(run: str, out: Path = OutOpt, as_json: bool = JsonOpt) -> None:
 @handles_input_errors
 def audit_cmd(run: str, out: Path = OutOpt, as_json: bool = JsonOpt) -> None:
     """Re-check a run's weight lifecycle from its artifacts alone; exit 1 if a check fails."""
-    import json
-
     from macrostack.audit import audit_run
-    from macrostack.runs.artifacts import resolve_run
+    from macrostack.runs.artifacts import read_json, resolve_run
 
     path = resolve_run(out, run)
-    manifest = json.loads((path / "manifest.json").read_text())
+    manifest = read_json(path / "manifest.json")
     result = audit_run(path, manifest, write=False)
     if as_json:
         _print_json(result)
@@ -428,14 +424,20 @@ def compare_cmd(
     base: str = typer.Argument(..., help="Baseline run (e.g. allocator off)."),
     other: str = typer.Argument(..., help="Other run (e.g. allocator on)."),
     out: Path = OutOpt,
-    html: Optional[Path] = typer.Option(Path("compare.html"), "--html", help="Output HTML file."),
+    html: Optional[Path] = typer.Option(None, "--html",
+                                        help="Output HTML file (default: OUT/compare-BASE-vs-OTHER.html)."),
     as_json: bool = JsonOpt,
 ) -> None:
     """Two-pass audit: headline deltas, equity ratio, worst periods, de-risking events, regimes."""
-    from macrostack.compare import compare_runs
+    from macrostack.compare import HEADLINE, compare_runs
     from macrostack.runs.artifacts import resolve_run
 
-    result = compare_runs(resolve_run(out, base), resolve_run(out, other), None if as_json else html)
+    if as_json and html is not None:
+        raise InputError("--json prints the comparison and writes no HTML", "compare --html", "drop one of them")
+    base_dir, other_dir = resolve_run(out, base), resolve_run(out, other)
+    if html is None and not as_json:
+        html = out / f"compare-{base_dir.name}-vs-{other_dir.name}.html"
+    result = compare_runs(base_dir, other_dir, html)
     if as_json:
         _print_json(result)
         return
@@ -443,10 +445,10 @@ def compare_cmd(
                         f"{result['other']['run_id'] if isinstance(result.get('other'), dict) else other}")
     for col in ("metric", "base", "other", "delta"):
         table.add_column(col, justify="left" if col == "metric" else "right")
-    for key, row in result["metrics"].items():
-        cells = ["—" if v is None else (f"{v:.2%}" if abs(v) < 10 and key not in ("sharpe", "calmar", "sortino",
-                 "turnover_per_year") else f"{v:.2f}") for v in (row["base"], row["other"], row["delta"])]
-        table.add_row(key, *cells)
+    formats = {"pct": "{:.2%}", "ratio": "{:.2f}", "mult": "{:.1f}×"}
+    for key, label, kind, _ in HEADLINE:
+        row = result["metrics"][key]
+        table.add_row(label, *("—" if v is None else formats[kind].format(v) for v in (row["base"], row["other"], row["delta"])))
     console.print(table)
     if result.get("html"):
         console.print(f"compare report: {result['html']}")

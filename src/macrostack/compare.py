@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from macrostack.errors import InputError
-from macrostack.metrics import SESSIONS_PER_YEAR, equity, monthly_returns, performance_metrics
+from macrostack.metrics import SESSIONS_PER_YEAR, compound, equity, monthly_returns, performance_metrics
 from macrostack.report import charts
 from macrostack.report.data import REGIMES, RunData, load_run
 from macrostack.report.figures import regime_shares
@@ -35,6 +35,7 @@ HEADLINE = (
     ("turnover_per_year", "turnover / yr (× NAV)", "mult", -1), ("cost_drag", "cost drag / yr", "pct", -1),
 )
 _BETTER = {k: b for k, _, _, b in HEADLINE}
+FULL_RISK = 0.99  # a risk scalar below this is a de-risking (the EWMA never quite reaches 1)
 _COLUMNS = ("net", "gross", "cost", "traded", "gross_exposure", "net_exposure", "risk_scalar", "regime")
 
 
@@ -66,7 +67,7 @@ def metric_deltas(base: dict, other: dict, keys=tuple(h[0] for h in HEADLINE)) -
 def quarterly_returns(monthly: pd.Series) -> pd.Series:
     """Compound monthly returns (PeriodIndex, freq M) into calendar quarters: `prod(1 + m) − 1`."""
     quarters = monthly.index.asfreq("Q")
-    return monthly.groupby(quarters).apply(lambda r: float(np.prod(1.0 + r.to_numpy()) - 1.0))
+    return monthly.groupby(quarters).apply(compound)
 
 
 def worst_periods(base: pd.Series, other: pd.Series, n: int = 5) -> dict:
@@ -88,7 +89,7 @@ def _window_return(net: np.ndarray, a: int, length: int) -> float:
 
 
 def derisking_events(alloc: pd.DataFrame, dates: pd.DatetimeIndex, base_net: np.ndarray, other_net: np.ndarray,
-                     lag: int = 1, n: int = 10, horizon: int = 20, full_risk: float = 0.99) -> list[dict]:
+                     lag: int = 1, n: int = 10, horizon: int = 20, full_risk: float = FULL_RISK) -> list[dict]:
     """The n deepest de-risking episodes of a braked run and what both runs earned after them.
 
     alloc: the braked run's layers/allocator table (date, scalar_applied, regime_at_rebalance);
@@ -177,11 +178,11 @@ def compare_runs(base_dir: Path, other_dir: Path, out_html: Path | None = None) 
     day = np.asarray(dates, dtype="datetime64[D]")
     monthly_b, monthly_o = monthly_returns(nb, day), monthly_returns(no, day)
 
-    braked = None
-    if other.alloc is not None and (other.alloc["scalar_applied"] < 0.99).any():
-        braked = "other"
-    elif base.alloc is not None and (base.alloc["scalar_applied"] < 0.99).any():
-        braked = "base"
+    def braked_in_overlap(run: RunData) -> bool:
+        a = run.alloc
+        return a is not None and bool((a["scalar_applied"][pd.DatetimeIndex(a["date"]).isin(dates)] < FULL_RISK).any())
+
+    braked = "other" if braked_in_overlap(other) else "base" if braked_in_overlap(base) else None
     events = derisking_events((other if braked == "other" else base).alloc, dates, nb, no,
                               lag=(other if braked == "other" else base).lag) if braked else []
 

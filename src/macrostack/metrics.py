@@ -53,6 +53,7 @@ __all__ = [
 
 _NAN = float("nan")
 _SQRT_YEAR = math.sqrt(SESSIONS_PER_YEAR)
+NOISE_VOL = 1e-10  # annualised vol below which a P&L series is rounding noise (no meaningful Sharpe)
 # |net - (gross - costs)| above this means the net series is not the contract's net.
 _CONTRACT_TOL = 1e-12
 # No BLAS calls (np.dot, @) here: OpenBLAS wakes its thread pool for a 17,500-long dot
@@ -207,17 +208,6 @@ def sortino(net: np.ndarray) -> float:
     return float(x.mean()) * SESSIONS_PER_YEAR / (dd * _SQRT_YEAR)
 
 
-def calmar(net: np.ndarray) -> float:
-    """Calmar ratio `cagr(net) / |max_drawdown(net)|`; dimensionless.
-
-    NaN if T = 0 or the maximum drawdown is zero.
-    """
-    mdd = max_drawdown(net)
-    if not mdd < 0.0:
-        return _NAN
-    return cagr(net) / abs(mdd)
-
-
 def hit_rate(net: np.ndarray) -> float:
     """Share of sessions with `net > 0` among sessions with `net != 0`, in [0, 1].
 
@@ -260,6 +250,11 @@ def _monthly(net: np.ndarray, days: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     starts = np.flatnonzero(np.r_[True, months[1:] != months[:-1]])
     rets = np.multiply.reduceat(1.0 + net, starts) - 1.0
     return months[starts], rets
+
+
+def compound(returns) -> float:
+    """`prod(1 + r) − 1` of simple returns (e.g. a year's or a quarter's months)."""
+    return float(np.prod(1.0 + np.asarray(returns, dtype=np.float64)) - 1.0)
 
 
 def monthly_returns(net: np.ndarray, dates: np.ndarray) -> pd.Series:

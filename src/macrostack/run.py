@@ -21,7 +21,7 @@ from macrostack.errors import InputError
 from macrostack.metrics import performance_metrics
 from macrostack.runs import catalog
 from macrostack.attribution import attribute, sleeve_contributions, sleeve_summary, sleeves_frame
-from macrostack.runs.artifacts import publish, read_table, resolve_run, staging_dir, write_json, write_table
+from macrostack.runs.artifacts import publish, read_json, read_table, resolve_run, staging_dir, write_json, write_table
 from macrostack.runs.writer import write_ledger
 from macrostack.simulate import Ledger, simulate, warmup_sessions
 
@@ -82,7 +82,7 @@ def layers_hash(cfg: StackConfig, data_hash: str) -> str:
 
 def _precomputed(cfg: StackConfig, out: Path, this_layers_hash: str) -> np.ndarray:
     source = resolve_run(out, cfg.allocator.precomputed_run)
-    manifest = json.loads((source / "manifest.json").read_text())
+    manifest = read_json(source / "manifest.json")
     if manifest["config"]["allocator"]["mode"] != "compute":
         raise InputError(f"run {manifest['run_id']} did not compute allocator scalars", "allocator.precomputed_run",
                          "replay a run made with allocator.mode: compute")
@@ -139,7 +139,7 @@ def run_stack(config: str | Path | StackConfig = "core", *, start=None, end=None
         write_ledger(tmp, ledger, md, cfg.execution.lag)
         write_table(tmp / "sleeves.parquet", sleeves_frame(ledger.dates, parts))
         write_json(tmp / "manifest.json", manifest)
-        audit = audit_run(tmp, json.loads((tmp / "manifest.json").read_text()))
+        audit = audit_run(tmp, read_json(tmp / "manifest.json"))
         manifest["audit"] = audit["verdict"]
         write_json(tmp / "manifest.json", manifest)
         if report:
@@ -153,7 +153,7 @@ def run_stack(config: str | Path | StackConfig = "core", *, start=None, end=None
         import shutil
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    catalog.record(out, json.loads((final / "manifest.json").read_text()), final)
+    catalog.record(out, read_json(final / "manifest.json"), final)
     timings = {"load": t_load, **ledger.timings, "artifacts+audit+report": time.perf_counter() - t1,
                "report": t_report if report else 0.0, "total": time.perf_counter() - t0}
     return RunResult(run_id, final, manifest, audit, ledger, timings)

@@ -92,13 +92,6 @@ def _sleeve_table(attribution: dict | None) -> str:
                            for k, v in rows.items()], numeric={1, 2, 3, 4})
 
 
-def _weights_dates(run: RunData) -> pd.DatetimeIndex:
-    if run.rt is not None and len(run.rt):
-        return pd.DatetimeIndex(run.rt["date"])
-    w = load_weights(run.path, stages=("w_exec",))
-    return pd.DatetimeIndex(pd.unique(w["date"]))
-
-
 def build_report_html(run: RunData, start=None, end=None) -> str:
     """The report page of a loaded run; `start`/`end` bound the weights heatmaps (default: last 2 years)."""
     d = run.daily
@@ -185,7 +178,7 @@ def build_report_html(run: RunData, start=None, end=None) -> str:
                             "to the portfolio gross every session). Costs are shown as one line; classes + costs = net. "
                             "Cumulative = sum of daily P&L (not compounded)."))
 
-    reb = _weights_dates(run)
+    reb = pd.DatetimeIndex(run.rt["date"])  # the rebalances of the ready period
     if len(reb):
         w_start, w_end = figures.default_weights_window(reb, start, end)
         w = load_weights(run.path, HEATMAP_STAGES, w_start, w_end)
@@ -220,6 +213,16 @@ def write_report(run_dir: Path, out: Path | None = None, start=None, end=None) -
     (Plotly JS embedded, no network access) and written atomically.
     """
     run_dir = Path(run_dir)
+    start, end = _day(start, "report --start"), _day(end, "report --end")
     run = load_run(run_dir)
     out = Path(out) if out is not None else run_dir / "report.html"
     return write_page(out, build_report_html(run, start, end))
+
+
+def _day(value, where: str) -> pd.Timestamp | None:
+    if value is None:
+        return None
+    try:
+        return pd.Timestamp(value)
+    except (TypeError, ValueError):
+        raise InputError(f"cannot parse date {value!r}", where, "use YYYY-MM-DD") from None

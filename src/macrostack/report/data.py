@@ -8,7 +8,6 @@ summarise, so every chart agrees with the headline numbers.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,14 +16,16 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from macrostack.errors import InputError
-from macrostack.runs.artifacts import read_table
+from macrostack.layers.allocator import REGIMES
+from macrostack.runs.artifacts import read_json, read_table
 
 __all__ = ["REGIMES", "HEATMAP_STAGES", "RunData", "load_run", "load_weights"]
 
-REGIMES = ("NORMAL", "ELEVATED", "STRESS", "CRISIS")
+
 # The stages after construction whose weights a PM compares (sizes in multiples of NAV).
 HEATMAP_STAGES = ("w_pre", "w_rt", "w_alloc", "w_exec")
-_REQUIRED = ("manifest.json", "daily.parquet", "positions.parquet", "returns.parquet", "weights.parquet")
+_REQUIRED = ("manifest.json", "daily.parquet", "positions.parquet", "returns.parquet", "weights.parquet",
+             "layers/risk_targeting.parquet")
 
 
 @dataclass
@@ -34,8 +35,8 @@ class RunData:
     daily: the daily.parquet columns (gross, cost, net, equity, traded, gross_exposure,
     net_exposure, leverage, risk_scalar, regime), one row per ready session.
     positions / returns: sessions × symbols (held weights in multiples of NAV; simple
-    returns, NaN = no return). rt / alloc: per-rebalance layer tables (ready period).
-    alloc_daily: allocator state per session, or None when the allocator did not compute.
+    returns, NaN = no return). rt / alloc: per-rebalance layer tables (ready period; alloc
+    None for a run directory without one).
     sleeves: sleeves.parquet (ready period) or None. asset_classes: symbol → class.
     """
 
@@ -47,9 +48,8 @@ class RunData:
     symbols: list[str]
     positions: np.ndarray
     returns: np.ndarray
-    rt: pd.DataFrame | None
+    rt: pd.DataFrame
     alloc: pd.DataFrame | None
-    alloc_daily: pd.DataFrame | None
     sleeves: pd.DataFrame | None
     asset_classes: dict[str, str]
 
@@ -85,9 +85,9 @@ def load_run(run_dir: Path) -> RunData:
     if missing:
         raise InputError(f"not a complete run directory (missing {', '.join(missing)})", str(run_dir),
                          "pass the directory `macrostack run` printed, or a run id under --out")
-    manifest = json.loads((run_dir / "manifest.json").read_text())
+    manifest = read_json(run_dir / "manifest.json")
     audit_path = run_dir / "audit.json"
-    audit = json.loads(audit_path.read_text()) if audit_path.exists() else None
+    audit = read_json(audit_path) if audit_path.exists() else None
     symbols = list(manifest["data"]["symbols"])
 
     daily_all = read_table(run_dir / "daily.parquet")
@@ -95,8 +95,8 @@ def load_run(run_dir: Path) -> RunData:
     daily = daily_all.iloc[ready:].reset_index(drop=True)
     dates = pd.DatetimeIndex(pd.to_datetime(daily["date"]))
     first = dates[0] if len(dates) else pd.Timestamp.max
-    positions = read_table(run_dir / "positions.parquet")[symbols].to_numpy()[ready:]
-    returns = read_table(run_dir / "returns.parquet")[symbols].to_numpy()[ready:]  # same calendar as daily
+    positions = read_table(run_dir / "positions.parquet", symbols).to_numpy()[ready:]
+    returns = read_table(run_dir / "returns.parquet", symbols).to_numpy()[ready:]  # same calendar as daily
 
     layers = run_dir / "layers"
     classes = manifest["data"].get("asset_classes") or {}
@@ -104,9 +104,8 @@ def load_run(run_dir: Path) -> RunData:
     return RunData(
         path=run_dir, manifest=manifest, audit=audit, dates=dates, daily=daily, symbols=symbols,
         positions=positions, returns=returns,
-        rt=_optional_table(layers / "risk_targeting.parquet", first),
+        rt=_ready(read_table(layers / "risk_targeting.parquet"), first),
         alloc=_optional_table(layers / "allocator.parquet", first),
-        alloc_daily=_optional_table(layers / "allocator_daily.parquet", first),
         sleeves=_optional_table(run_dir / "sleeves.parquet", first),
         asset_classes=asset_classes,
     )
@@ -115,7 +114,7 @@ def load_run(run_dir: Path) -> RunData:
 def load_weights(run_dir: Path, stages=HEATMAP_STAGES, start=None, end=None) -> pd.DataFrame:
     """Rows of weights.parquet for `stages` with `start <= date <= end` (long: stage, date, symbol, weight).
 
-    Reads only the requested row groups' matching rows (a full core run holds ~1.8M rows).
+    pyarrow filters the rows while reading (a full core run holds ~2.9M rows).
     """
     filters = [("stage", "in", list(stages))]
     if start is not None:

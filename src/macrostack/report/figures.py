@@ -13,7 +13,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from macrostack import metrics
+from macrostack.layers.allocator import REGIMES
 from macrostack.metrics import SESSIONS_PER_YEAR, drawdown, equity, monthly_returns, rolling_sharpe, rolling_vol
+from macrostack.pnl import booked_returns
 
 __all__ = [
     "thin_index",
@@ -116,7 +119,7 @@ def allocator_series(daily: pd.DataFrame) -> pd.DataFrame | None:
     return pd.DataFrame({"regime": regime, "risk_scalar": scalar}, index=pd.DatetimeIndex(daily["date"], name="date"))
 
 
-def regime_shares(regime: np.ndarray, names=("NORMAL", "ELEVATED", "STRESS", "CRISIS")) -> dict:
+def regime_shares(regime: np.ndarray, names=REGIMES) -> dict:
     """Share of sessions in each regime (fractions summing to 1 over finite codes) and the
     number of regime changes per year (`changes / (sessions / 252)`)."""
     r = np.asarray(regime, dtype=float)
@@ -141,7 +144,7 @@ def asset_class_pnl(positions: np.ndarray, returns: np.ndarray, symbols, classes
     positions: held weights [T, N]; returns: simple returns [T, N] (NaN = no return = 0, as
     in the P&L contract). Columns ordered by class name; rows sum to the portfolio gross.
     """
-    pnl = np.asarray(positions, dtype=np.float64) * np.nan_to_num(np.asarray(returns, dtype=np.float64))
+    pnl = np.asarray(positions, dtype=np.float64) * booked_returns(np.asarray(returns, dtype=np.float64))
     labels = np.array([classes.get(s, "Unknown") for s in symbols], dtype=object)
     out = {c: pnl[:, labels == c].sum(axis=1) for c in sorted(set(labels))}
     return pd.DataFrame(out, index=pd.DatetimeIndex(dates, name="date"))
@@ -162,20 +165,17 @@ def sleeve_pnl(sleeves: pd.DataFrame | None) -> pd.DataFrame | None:
 
 
 def pnl_summary(daily_pnl: pd.DataFrame) -> pd.DataFrame:
-    """Per column of daily P&L (fractions of NAV): contribution per year (`sum / years`), its
-    share of the columns' total contribution, annualised vol (`std·sqrt(252)`) and Sharpe
-    (`mean / std · sqrt(252)`; NaN when the vol is ~0)."""
-    x = daily_pnl.to_numpy(dtype=np.float64)
-    n = x.shape[0]
-    years = n / SESSIONS_PER_YEAR
-    contribution = x.sum(axis=0) / years if n else np.full(x.shape[1], np.nan)
+    """Per column of daily P&L (fractions of NAV), with `metrics`: contribution per year
+    (`ann_return`), its share of the columns' total contribution, annualised vol and Sharpe
+    (NaN when the vol is rounding noise, below `metrics.NOISE_VOL`)."""
+    cols = [daily_pnl[c].to_numpy(dtype=np.float64) for c in daily_pnl.columns]
+    contribution = np.array([metrics.ann_return(x) for x in cols])
+    vol = np.array([metrics.ann_vol(x) for x in cols])
+    sharpe = np.array([metrics.sharpe(x) if v > metrics.NOISE_VOL else np.nan for x, v in zip(cols, vol)])
     total = contribution.sum()
-    sd = x.std(axis=0, ddof=1) if n > 1 else np.full(x.shape[1], np.nan)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        sharpe = np.where(sd > 1e-12, x.mean(axis=0) / sd * np.sqrt(SESSIONS_PER_YEAR), np.nan)
-        share = contribution / total if total != 0 else np.full(x.shape[1], np.nan)
-    return pd.DataFrame({"contribution": contribution, "share": share, "vol": sd * np.sqrt(SESSIONS_PER_YEAR),
-                         "sharpe": sharpe}, index=daily_pnl.columns)
+    share = contribution / total if total != 0 else np.full(len(cols), np.nan)
+    return pd.DataFrame({"contribution": contribution, "share": share, "vol": vol, "sharpe": sharpe},
+                        index=daily_pnl.columns)
 
 
 def drag_waterfall(gross: np.ndarray, cost: np.ndarray, net: np.ndarray, scalar: np.ndarray) -> pd.Series:
@@ -213,7 +213,7 @@ def monthly_table(net: np.ndarray, dates) -> tuple[pd.DataFrame, pd.Series]:
     m = monthly_returns(np.asarray(net, dtype=np.float64), np.asarray(pd.DatetimeIndex(dates), dtype="datetime64[D]"))
     frame = pd.DataFrame({"year": m.index.year, "month": m.index.month, "ret": m.to_numpy()})
     table = frame.pivot(index="year", columns="month", values="ret").reindex(columns=range(1, 13))
-    yearly = frame.groupby("year")["ret"].apply(lambda r: float(np.prod(1.0 + r.to_numpy()) - 1.0))
+    yearly = frame.groupby("year")["ret"].apply(metrics.compound)
     return table, yearly
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import html
 import math
+import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -135,10 +137,17 @@ def render_page(title: str, subtitle: str, tiles_html: str, sections: list[Secti
 
 
 def write_page(path: Path, text: str) -> Path:
-    """Write atomically (a reader never sees half a report)."""
+    """Write atomically (a reader never sees half a report): a uniquely named temporary file
+    beside `path`, renamed into place, removed if anything fails."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o644)  # mkstemp makes it private; a report is an ordinary file
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(name, path)
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise
     return path

@@ -33,8 +33,34 @@ def write_table(path: Path, frame: pd.DataFrame) -> None:
     pq.write_table(table, path, **PARQUET_OPTIONS)
 
 
-def read_table(path: Path) -> pd.DataFrame:
-    return pq.read_table(path).to_pandas()
+RESTORE = "re-run it with `macrostack run`, or restore the file"
+
+
+def read_table(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
+    """A run table (with only `columns`, in that order, when given). A missing or unreadable
+    file, or a missing column, is one InputError naming the file."""
+    try:
+        frame = pq.read_table(path).to_pandas()
+    except FileNotFoundError:
+        raise InputError("run file missing", str(path), RESTORE) from None
+    except (OSError, pa.ArrowException) as exc:
+        raise InputError(f"unreadable Parquet ({str(exc).splitlines()[0]})", str(path), RESTORE) from None
+    if columns is None:
+        return frame
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise InputError(f"missing column(s) {missing[:5]}", str(path), RESTORE)
+    return frame[list(columns)]
+
+
+def read_json(path: Path) -> dict:
+    """A run's JSON file (manifest.json, audit.json); InputError when missing or unreadable."""
+    try:
+        return json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise InputError("run file missing", str(path), RESTORE) from None
+    except (OSError, ValueError) as exc:
+        raise InputError(f"unreadable JSON ({str(exc).splitlines()[0]})", str(path), RESTORE) from None
 
 
 def panel_frame(dates: np.ndarray, symbols, panel: np.ndarray) -> pd.DataFrame:

@@ -9,17 +9,22 @@ import pandas as pd
 
 from macrostack.data.market import MarketData
 from macrostack.metrics import equity
+from macrostack.pnl import period_bounds
 from macrostack.runs.artifacts import panel_frame, write_table
 from macrostack.simulate import Ledger
 
 
 def _in_force(ledger: Ledger, per_rebalance: np.ndarray, lag: int) -> np.ndarray:
-    """A per-rebalance value carried onto the sessions its weights are held (NaN before)."""
-    out = np.full(len(ledger.dates), np.nan)
-    starts = np.clip(ledger.rebalance_idx + lag, 0, len(ledger.dates))
-    ends = np.append(starts[1:], len(ledger.dates))
-    for value, a, b in zip(per_rebalance, starts, ends):
-        out[a:b] = value
+    """A per-rebalance value carried onto the sessions its weights are held (NaN before).
+
+    The holding periods (`pnl.period_bounds`) are consecutive, so the values repeated by
+    period length fill the sessions from the first period's start on."""
+    n = len(ledger.dates)
+    bounds = period_bounds(ledger.rebalance_idx, lag, n)
+    out = np.full(n, np.nan)
+    if len(bounds):
+        filled = np.repeat(np.asarray(per_rebalance, dtype=float), bounds[:, 1] - bounds[:, 0])
+        out[bounds[0, 0]: bounds[0, 0] + len(filled)] = filled
     return out
 
 

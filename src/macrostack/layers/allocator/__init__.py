@@ -9,6 +9,7 @@
 from macrostack.layers.allocator.profiles import PROFILES, RiskProfile, get_profile
 from macrostack.layers.allocator.regime import (
     DEFAULT_THRESHOLDS,
+    REGIMES,
     INITIAL_SCALAR,
     Allocator,
     Regime,
@@ -21,6 +22,7 @@ __all__ = [
     "FEATURES",
     "INITIAL_SCALAR",
     "PROFILES",
+    "REGIMES",
     "Allocator",
     "Regime",
     "RiskProfile",

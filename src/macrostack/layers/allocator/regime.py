@@ -83,6 +83,7 @@ class Thresholds:
 
 
 DEFAULT_THRESHOLDS = Thresholds()
+REGIMES = tuple(r.name for r in Regime)  # names by code: NORMAL, ELEVATED, STRESS, CRISIS
 _JIT = dict(cache=True, nogil=True, error_model="numpy")
 _STRESS = int(Regime.STRESS)
 _CRISIS = int(Regime.CRISIS)
