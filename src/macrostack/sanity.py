@@ -27,7 +27,7 @@ def sanity_check(cfg: StackConfig, sleeve: str, md: MarketData) -> dict:
     if missing:
         raise InputError(f"sleeve {sleeve!r} is INERT on {md.dataset!r}: no {', '.join(missing)}", "sanity",
                          "use a dataset that has the data (macrostack data ingest pysystemtrade PATH)")
-    signal = engine.signal(md, sc.params)
+    signal = engine.signal(md, sc.params, None)
     sign = np.sign(np.nan_to_num(signal))
     n = (sign != 0).sum(axis=1, keepdims=True)
     w = np.where(n > 0, sign / np.maximum(n, 1), 0.0)

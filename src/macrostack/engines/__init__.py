@@ -20,14 +20,12 @@ CONTRACT_DATA_HINT = "ingest a contract-level dataset: macrostack data ingest py
 class Engine:
     name: str
     needs: tuple[str, ...]                              # MarketData panels the signal reads
-    compute: Callable[[MarketData, object, np.ndarray | None], np.ndarray]  # see `signal`
+    # signal(md, params, rows): [sessions × instruments] (NaN = not ready), or with `rows`
+    # (session indices) only those sessions [len(rows) × instruments]. An engine whose values
+    # are per-session cross-sections (csmom) computes just those rows; the others compute
+    # every session and select.
+    signal: Callable[[MarketData, object, np.ndarray | None], np.ndarray]
     lookback: Callable[[object], int]                   # sessions of history before it is ready
-
-    def signal(self, md: MarketData, params: object, rows: np.ndarray | None = None) -> np.ndarray:
-        """The signal [sessions × instruments] (NaN = not ready), or only at the sessions `rows`
-        [len(rows) × instruments]. An engine whose values are per-session cross-sections
-        (csmom) computes just those rows; the others compute every session and select."""
-        return self.compute(md, params, rows)
 
     def missing_data(self, md: MarketData) -> list[str]:
         """Panels this engine needs that the loaded data lacks entirely."""

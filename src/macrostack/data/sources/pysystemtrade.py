@@ -185,10 +185,19 @@ def session_dates(ts: pd.Series) -> pd.Series:
     return day + pd.to_timedelta(shift, unit="D")
 
 
-def _last_per_session(frame: pd.DataFrame, ts: pd.Series, value_col: str) -> pd.DataFrame:
-    """Rows with a non-NaN `value_col`, keeping the last one of each session; adds `date`."""
+def _last_per_session(frame: pd.DataFrame, ts: pd.Series, value_col: str,
+                      cutoff: pd.Timedelta | None = None) -> pd.DataFrame:
+    """Rows with a non-NaN `value_col`, keeping the last one of each session; adds `date`.
+
+    With `cutoff` (the session close, module docstring): the last row stamped at or before
+    that time of day, or on a session without one, its last row."""
     keep = frame[value_col].notna().to_numpy()
     out = frame.loc[keep].assign(date=session_dates(ts[keep]))
+    if cutoff is not None:
+        stamp = ts[keep]
+        observed = ((stamp - stamp.dt.normalize()) <= cutoff).to_numpy()
+        has_observed = pd.Series(observed).groupby(out["date"].to_numpy()).transform("any").to_numpy()
+        out = out.loc[observed | ~has_observed]
     # Timestamps are strictly increasing and the session map is monotone, so "last" = latest.
     return out.drop_duplicates("date", keep="last").reset_index(drop=True)
 
@@ -196,24 +205,12 @@ def _last_per_session(frame: pd.DataFrame, ts: pd.Series, value_col: str) -> pd.
 CLOSE_CUTOFF = pd.Timedelta(hours=22)  # observations after 22:00 UTC are daily bars or the next session's
 
 
-def _close_per_session(frame: pd.DataFrame, ts: pd.Series, value_col: str) -> pd.DataFrame:
-    """The session close (module docstring): per session, the last row with a value stamped
-    at or before 22:00:00, or, on a session without one, its last row with a value."""
-    keep = frame[value_col].notna().to_numpy()
-    out = frame.loc[keep].assign(date=session_dates(ts[keep]))
-    stamp = ts[keep]
-    observed = ((stamp - stamp.dt.normalize()) <= CLOSE_CUTOFF).to_numpy()
-    has_observed = pd.Series(observed).groupby(out["date"].to_numpy()).transform("any").to_numpy()
-    out = out.loc[observed | ~has_observed]
-    return out.drop_duplicates("date", keep="last").reset_index(drop=True)
-
-
 def read_adjusted(path: Path) -> pd.DataFrame:
     """Adjusted prices per session (the session close, see the module docstring): date, adjusted_close."""
     frame = _read_table(path, (TS_COL, "price"), numeric=("price",))
     ts = _parse_timestamps(frame, path)
     frame = pd.DataFrame({"adjusted_close": _parse_numbers(frame, path, "price")})
-    return _close_per_session(frame, ts, "adjusted_close")[["date", "adjusted_close"]]
+    return _last_per_session(frame, ts, "adjusted_close", CLOSE_CUTOFF)[["date", "adjusted_close"]]
 
 
 def read_multiple(path: Path) -> pd.DataFrame:
