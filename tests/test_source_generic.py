@@ -45,6 +45,9 @@ def test_parquet_with_return_column_and_instruments_file(tmp_path):
     ("date,symbol,close\n2024-01-02,A,abc\n", "not a finite number"),
     ("date,symbol,close\n2024-01-06,A,1\n", "weekend"),
     ("date,symbol,close\n2024-01-02,A,0\n2024-01-03,A,1\n", "<= 0 and no 'return' column"),
+    ("date,symbol,close,return\n2024-01-02,A,1,\n2024-01-03,A,1,oops\n", "row 3, column 'return'"),
+    ("date,symbol,close\n03/01/2024,A,1\n", "row 2, column 'date'"),       # not ISO: day or month first?
+    ("date,symbol,close\n2024-01-02T00:00:00Z,A,1\n", "time zone"),
 ])
 def test_bad_input_names_file_and_row(tmp_path, text, message):
     path = write(tmp_path, text)
@@ -62,3 +65,11 @@ def test_unknown_instrument_columns_rejected(tmp_path):
 def test_unknown_file_type(tmp_path):
     with pytest.raises(InputError, match="unknown file type"):
         generic.load(write(tmp_path, GOOD, "p.xlsx"))
+
+
+def test_instruments_file_numbers_are_checked_and_cost_is_part_of_the_data_identity(tmp_path):
+    write(tmp_path, "symbol,cost\nA,cheap\n", "ins.csv")
+    with pytest.raises(InputError, match="ins.csv.*row 2, column 'cost'"):
+        generic.load(write(tmp_path, GOOD), tmp_path / "ins.csv")
+    path = write(tmp_path, GOOD)
+    assert generic.load(path, cost=0.0).content_hash != generic.load(path, cost=0.001).content_hash

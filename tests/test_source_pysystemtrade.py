@@ -375,6 +375,8 @@ BAD_CASES = {
                    "multiple_prices_csv/AAA.csv", "column PRICE"),
     "non-positive PRICE": (_replace("multiple_prices_csv/AAA.csv", ",211,", ",0,"),
                            "multiple_prices_csv/AAA.csv", "non-positive contract price"),
+    "bad contract id": (_replace("multiple_prices_csv/AAA.csv", ",20240300,", ",Z5,"),
+                        "multiple_prices_csv/AAA.csv", "line 2, column PRICE_CONTRACT: contract id 'Z5'"),
     "negative CARRY": (_replace("multiple_prices_csv/AAA.csv", ",212,", ",-3,"),
                        "multiple_prices_csv/AAA.csv", "column CARRY"),
     "inf FX": (_replace("fx_prices_csv/EURUSD.csv", "1.2", "inf"), "fx_prices_csv/EURUSD.csv", "non-finite"),

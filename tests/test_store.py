@@ -94,6 +94,8 @@ def test_failed_ingest_leaves_store_exactly_as_before(tmp_path, monkeypatch):
     (lambda ds: ds.bars.__setitem__("ret", [np.nan, np.inf, 0.0, np.nan, 0.0]), "non-finite ret"),
     (lambda ds: ds.bars.__setitem__("date", pd.to_datetime(["2024-01-02", "2024-01-02", "2024-01-05", "2024-01-03", "2024-01-04"])), "duplicate session"),
     (lambda ds: ds.bars.__setitem__("date", pd.to_datetime(["2024-01-02", "2024-01-06", "2024-01-05", "2024-01-03", "2024-01-04"])), "weekend"),
+    (lambda ds: ds.bars.__setitem__("cost", [0.001, -0.001, 0.001, 0.001, 0.001]), "negative cost"),
+    (lambda ds: ds.instruments.__setitem__("symbol", ["A", " "]), "instruments row 2 has no symbol"),
 ])
 def test_dataset_validation(mutate, message):
     ds = small_dataset()
@@ -106,3 +108,18 @@ def test_read_only_store_must_exist(tmp_path):
     with pytest.raises(InputError, match="data init"):
         MarketStore(tmp_path / "nope.duckdb", read_only=True)
     assert not (tmp_path / "nope.duckdb").exists()
+
+
+def test_cli_ingest_bad_input_creates_no_store_and_refuses_foreign_options(tmp_path):
+    from typer.testing import CliRunner
+
+    from macrostack.cli import app
+
+    runner = CliRunner()
+    store = tmp_path / "fresh.duckdb"
+    for args, message in ((["pysystemtrade", str(tmp_path / "nowhere")], "adjusted_prices_csv"),
+                          (["pysystemtrade", str(tmp_path), "--cost", "0.001"], "--cost only apply to the generic"),
+                          (["trendfollowing", str(tmp_path)], "takes no PATH")):
+        r = runner.invoke(app, ["data", "ingest", *args, "--store", str(store)])
+        assert r.exit_code == 2 and message in r.output, r.output
+        assert not store.exists()  # the store is opened only after the source has loaded

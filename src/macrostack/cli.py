@@ -59,15 +59,15 @@ def progress_bar(total: int, description: str, enabled: bool = True):
 
 
 def _ingest(store: Optional[Path], fmt: str, path=None, name=None, **options) -> None:
-    from macrostack.data.ingest import ingest
-    from macrostack.data.store import MarketStore
+    from macrostack.data.ingest import ingest_into
+    from macrostack.data.store import default_store_path
 
     total = {"trendfollowing": 4, "pysystemtrade": len(list(Path(path or ".").glob("adjusted_prices_csv/*.csv")))}.get(fmt, 1)
     bar, advance = progress_bar(total, f"ingest {fmt}")
-    with bar, MarketStore(store) as st:
-        row = ingest(st, fmt, path, name, progress=advance, **options)
+    with bar:
+        row = ingest_into(store, fmt, path, name, progress=advance, **options)
     console.print(f"ingested [bold]{row['dataset']}[/]: {row['n_instruments']} instruments, {row['n_bars']:,} bars, "
-                  f"{row['first_date']} → {row['last_date']} into {st.path}")
+                  f"{row['first_date']} → {row['last_date']} into {store or default_store_path()}")
 
 
 @data_app.command("init")
@@ -84,11 +84,12 @@ def data_ingest(
     path: Optional[Path] = typer.Argument(None, help="Folder (pysystemtrade) or file (generic)."),
     name: Optional[str] = typer.Option(None, "--name", help="Dataset name (default: the format)."),
     instruments: Optional[Path] = typer.Option(None, "--instruments", help="generic: instruments file."),
-    cost: float = typer.Option(0.0, "--cost", help="generic: cost per unit notional traded when the instruments file has none."),
+    cost: Optional[float] = typer.Option(None, "--cost",
+                                         help="generic: cost per unit notional traded when the instruments file has none (default 0)."),
     store: Optional[Path] = StoreOpt,
 ) -> None:
     """Ingest a dataset; re-ingesting a name replaces it atomically."""
-    options = {"instruments_path": instruments, "cost": cost} if fmt == "generic" else {}
+    options = {k: v for k, v in (("instruments_path", instruments), ("cost", cost)) if v is not None}
     _ingest(store, fmt, path, name, **options)
 
 

@@ -1,7 +1,8 @@
 """The normalised form every source produces before it reaches the market store.
 
 A source module reads its own format and returns a `Dataset`: three pandas tables with
-fixed columns (below). `Dataset.validate()` enforces what every source must guarantee, so
+fixed columns (below). `Dataset.validate()` (run by the store before any write) enforces what
+every source must guarantee, so
 the store never sees a duplicate session, a non-finite return or a non-positive contract
 price. Prices and returns:
 
@@ -89,6 +90,11 @@ class Dataset:
         ins = self.instruments
         if ins.empty:
             raise InputError("no instruments found", where, "check the path and format")
+        for table, frame in (("instruments", ins), ("bars", self.bars)):
+            blank = frame["symbol"].isna() | (frame["symbol"].astype("string").str.strip() == "")
+            if blank.any():
+                raise InputError(f"{table} row {int(np.flatnonzero(blank.to_numpy())[0]) + 1} has no symbol", where,
+                                 "give every row a symbol")
         dup = ins["symbol"][ins["symbol"].duplicated()]
         if len(dup):
             raise InputError(f"duplicate instrument symbol {dup.iloc[0]!r}", where, "make symbols unique")
@@ -115,6 +121,11 @@ class Dataset:
             if bad.any():
                 row = bars[bad].iloc[0]
                 raise InputError(f"non-finite {col} on {row['date'].date()} for {row['symbol']}", where)
+        negative_cost = bars["cost"].to_numpy(dtype=float) < 0
+        if negative_cost.any():
+            row = bars[negative_cost].iloc[0]
+            raise InputError(f"negative cost on {row['date'].date()} for {row['symbol']}", where,
+                             "costs per unit notional traded are >= 0")
         for col in ("price", "carry", "forward"):
             values = bars[col].to_numpy(dtype=float)
             bad = values <= 0
@@ -133,9 +144,10 @@ class Dataset:
         return self
 
 
-def hash_files(paths) -> str:
-    """SHA-256 over the bytes of `paths` (sorted by name), the dataset's content hash."""
-    digest = hashlib.sha256()
+def hash_files(paths, extra: str = "") -> str:
+    """SHA-256 over the bytes of `paths` (sorted by name) and `extra` (parameters that change
+    the data), the dataset's content hash."""
+    digest = hashlib.sha256(extra.encode())
     for path in sorted(paths, key=lambda p: str(p)):
         digest.update(str(getattr(path, "name", path)).encode())
         with open(path, "rb") as fh:

@@ -117,12 +117,12 @@ class MarketStore:
     def _insert(self, table: str, frame: pd.DataFrame, columns: list[str]) -> None:
         if frame.empty:
             return
+        # No `finally`: after a failed INSERT the transaction is aborted and unregister would
+        # raise over the real error; the caller rolls back, and the next register replaces the view.
         self.con.register("_incoming", frame[columns])
-        try:
-            cols = ", ".join(columns)
-            self.con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _incoming")
-        finally:
-            self.con.unregister("_incoming")
+        cols = ", ".join(columns)
+        self.con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _incoming")
+        self.con.unregister("_incoming")
 
     # -- reading ---------------------------------------------------------------------
     def datasets(self) -> pd.DataFrame:

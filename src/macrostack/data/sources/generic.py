@@ -37,13 +37,16 @@ def _read_table(path: Path) -> pd.DataFrame:
     raise InputError(f"unknown file type {path.suffix!r}", str(path), "use .csv or .parquet")
 
 
-def _numeric(frame: pd.DataFrame, column: str, path: Path) -> np.ndarray:
-    values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
-    bad = np.flatnonzero(~np.isfinite(values))
-    if len(bad):
-        i = int(bad[0])
-        raise InputError(f"row {i + 2}, column {column!r}: value {frame[column].iloc[i]!r} is not a finite number",
-                         str(path), "fix or drop the row")
+def _numeric(frame: pd.DataFrame, column: str, path: Path, optional: bool = False) -> np.ndarray:
+    """A column as float64. Text and ±inf are errors; so are empty cells unless `optional`
+    (then they are NaN)."""
+    raw = frame[column]
+    values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
+    bad = ~np.isfinite(values) & (raw.notna().to_numpy() if optional else True)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InputError(f"row {i + 2}, column {column!r}: value {raw.iloc[i]!r} is not a finite number",
+                         str(path), "fix or drop the row" + (", or leave the cell empty" if optional else ""))
     return values
 
 
@@ -57,7 +60,12 @@ def load(path: str | Path, instruments_path: str | Path | None = None, name: str
     if missing:
         raise InputError(f"missing column(s) {missing} (have {list(frame.columns)})", str(path),
                          "the file needs date,symbol,close[,return]")
-    dates = pd.to_datetime(frame["date"], errors="coerce", format="mixed")
+    try:  # ISO 8601 only: a day-first or month-first date is ambiguous
+        dates = pd.to_datetime(frame["date"].astype("string"), errors="coerce", format="ISO8601")
+    except (TypeError, ValueError) as exc:  # e.g. mixed time zones
+        raise InputError(f"column 'date': {str(exc).splitlines()[0]}", str(path), "use YYYY-MM-DD dates") from None
+    if getattr(dates.dt, "tz", None) is not None:
+        raise InputError("dates carry a time zone", str(path), "use plain YYYY-MM-DD session dates")
     if dates.isna().any():
         i = int(np.flatnonzero(dates.isna())[0])
         raise InputError(f"row {i + 2}, column 'date': cannot parse {frame['date'].iloc[i]!r}", str(path),
@@ -68,10 +76,7 @@ def load(path: str | Path, instruments_path: str | Path | None = None, name: str
     close = _numeric(frame, "close", path)
     data = pd.DataFrame({"symbol": symbols, "date": dates, "adjusted_close": close})
     if "return" in frame.columns:
-        data["ret"] = pd.to_numeric(frame["return"], errors="coerce")
-        bad = data["ret"].notna() & ~np.isfinite(data["ret"].to_numpy(float))
-        if bad.any():
-            raise InputError(f"row {int(np.flatnonzero(bad)[0]) + 2}, column 'return': not finite", str(path))
+        data["ret"] = _numeric(frame, "return", path, optional=True)  # empty = no return on that session
     dup = data.duplicated(["symbol", "date"])
     if dup.any():
         i = int(np.flatnonzero(dup)[0])
@@ -109,13 +114,16 @@ def load(path: str | Path, instruments_path: str | Path | None = None, name: str
             raise InputError(f"unknown column(s) {sorted(unknown)}", str(ipath),
                              f"use symbol and any of {', '.join(INSTRUMENT_OPTIONAL)}")
         meta["symbol"] = meta["symbol"].astype("string").str.strip()
+        for column in ("point_size", "cost"):
+            if column in meta.columns:
+                meta[column] = _numeric(meta, column, ipath, optional=True)
         ins = ins.merge(meta, on="symbol", how="left")
         files.append(ipath)
     ins["source_ticker"] = ins["symbol"]
     ins["name"] = ins.get("name", ins["symbol"])
     ins["asset_class"] = ins.get("asset_class", pd.Series("Unknown", index=ins.index)).fillna("Unknown")
     ins["currency"] = ins.get("currency", pd.Series("USD", index=ins.index)).fillna("USD")
-    ins["cost"] = pd.to_numeric(ins.get("cost", pd.Series(cost, index=ins.index)), errors="coerce").fillna(cost)
+    ins["cost"] = ins.get("cost", pd.Series(cost, index=ins.index)).fillna(cost)
     ins["return_basis"] = "source_return" if "return" in frame.columns else "close_pct_change"
     data = data.merge(ins[["symbol", "cost"]], on="symbol", how="left")
     data = data.sort_values(["symbol", "date"], kind="stable").reset_index(drop=True)
@@ -123,4 +131,5 @@ def load(path: str | Path, instruments_path: str | Path | None = None, name: str
         progress(1, "read")
     return Dataset(name=name, source="generic", parameters={"path": str(path.resolve()), "cost": cost,
                    "instruments": str(Path(instruments_path).resolve()) if instruments_path else None},
-                   instruments=ins, bars=data, content_hash=hash_files(files)).validate()
+                   # the --cost default changes the data, so it is part of its identity
+                   instruments=ins, bars=data, content_hash=hash_files(files, extra=f"cost={cost!r}"))

@@ -219,7 +219,14 @@ def read_multiple(path: Path) -> pd.DataFrame:
     ts = _parse_timestamps(frame, path)
     out = pd.DataFrame({c.lower(): _parse_numbers(frame, path, c, positive="contract price") for c in CONTRACT_PRICES})
     for c in CONTRACT_IDS:
-        out[c.lower()] = frame[c].str.strip()
+        ids = frame[c].astype("string").str.strip()
+        # YYYYMM00 / YYYYMMDD with a month 1..12 (`carry.contract_months` reads them as months)
+        ok = ids.isna() | (ids == "") | (ids.str.fullmatch(r"\d{4}(0[1-9]|1[0-2])\d{2}").fillna(False))
+        if not ok.all():
+            i = int(np.flatnonzero(~ok.to_numpy(dtype=bool))[0])
+            raise InputError(f"contract id {_show(frame[c].iloc[i])} is not YYYYMMDD", _where(path, i, c),
+                             "write contract ids like 20240600 (year, month, day or 00) or leave the cell empty")
+        out[c.lower()] = ids
     return _last_per_session(out, ts, "price")
 
 
@@ -411,7 +418,7 @@ def load(path: str | Path, name: str = SOURCE, progress=None) -> Dataset:
         instruments=pd.DataFrame(instruments), bars=pd.concat(bars_list, ignore_index=True),
         fx=fx,
         content_hash=hash_files(files_read),
-    ).validate()
+    )
 
 
 def _read_fx_tables(root: Path, codes: list[str], config: pd.DataFrame) -> dict[str, pd.DataFrame]:

@@ -121,7 +121,7 @@ def load(name: str = PACKAGE, progress=None) -> Dataset:
     return Dataset(
         name=name, source=PACKAGE, parameters={"package_version": dist_version},
         instruments=instruments, bars=bars, content_hash=hash_files(paths.values()),
-    ).validate()
+    )
 
 
 def _version() -> str:
