@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from macrostack.config import StackConfig
-from macrostack.data.market import MarketData, _ffill
+from macrostack.data.market import MarketData, ffill
 from macrostack.engines import CONTRACT_DATA_HINT, ENGINES
 from macrostack.errors import InputError
 from macrostack.layers import construction, overlay, policy, sleeves
@@ -70,7 +70,7 @@ def contract_notional(md: MarketData, rebalance_idx: np.ndarray) -> np.ndarray:
         raise InputError(f"contract rounding needs point sizes and contract prices; dataset {md.dataset!r} lacks them"
                          f"{' for ' + ', '.join(lacking[:5]) if lacking else ''}", "execution.capital",
                          "remove execution.capital, or use a contract-level dataset (pysystemtrade)")
-    price = _ffill(md.panels["price"])[rebalance_idx]
+    price = ffill(md.panels["price"])[rebalance_idx]
     return price * point[None, :] * md.panels["fx"][rebalance_idx]
 
 

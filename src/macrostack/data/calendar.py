@@ -41,3 +41,14 @@ def rebalance_indices(dates: np.ndarray, schedule: str) -> np.ndarray:
         period = days.astype("datetime64[M]").astype(np.int64)
     last_of_period = np.flatnonzero(np.diff(period) != 0)
     return np.append(last_of_period, n - 1).astype(np.int64)
+
+
+def asof(src_dates: np.ndarray, src_values: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """Value at the latest `src_dates` <= each query date (forward fill only); NaN if none.
+
+    `src_dates` must be sorted; NaT queries give NaN."""
+    idx = np.searchsorted(src_dates, query, side="right") - 1
+    ok = (idx >= 0) & ~np.isnat(query)
+    out = np.full(len(query), np.nan)
+    out[ok] = src_values[idx[ok]]
+    return out

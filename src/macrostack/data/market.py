@@ -17,7 +17,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from macrostack.data.calendar import rebalance_indices
+from macrostack.data.calendar import asof, rebalance_indices
 from macrostack.data.store import DEFAULT_DATASET, MarketStore
 from macrostack.errors import InputError
 
@@ -132,7 +132,7 @@ def load_market_data(
         panel[row, col] = table.column(name).to_numpy(zero_copy_only=False).astype(float)
         panels[name] = panel
     if "cost" in panels:
-        panels["cost"] = _ffill(panels["cost"])
+        panels["cost"] = ffill(panels["cost"])
     instruments = instruments.set_index("symbol").loc[symbols].reset_index()
     if "fx" in fields:
         panels["fx"] = _fx_panel(store, dataset, dates, list(instruments["currency"].fillna("USD")))
@@ -142,7 +142,7 @@ def load_market_data(
     )
 
 
-def _ffill(panel: np.ndarray) -> np.ndarray:
+def ffill(panel: np.ndarray) -> np.ndarray:
     """Forward-fill NaNs down each column (never backwards)."""
     idx = np.where(~np.isnan(panel), np.arange(panel.shape[0])[:, None], 0)
     np.maximum.accumulate(idx, axis=0, out=idx)
@@ -162,8 +162,7 @@ def _fx_panel(store: MarketStore, dataset: str, dates: np.ndarray, currencies: l
         rates = fx[fx["currency"] == ccy]
         if rates.empty:
             continue  # no FX series: the caller decides whether that matters
-        rdates = rates["date"].to_numpy().astype("datetime64[D]")
-        pos = np.searchsorted(rdates, dates, side="right") - 1  # last rate on or before each session
-        col = np.where(pos >= 0, rates["usd_per_unit"].to_numpy()[np.clip(pos, 0, None)], np.nan)
+        # the last rate on or before each session
+        col = asof(rates["date"].to_numpy().astype("datetime64[D]"), rates["usd_per_unit"].to_numpy(float), dates)
         out[:, cols] = col[:, None]
     return out

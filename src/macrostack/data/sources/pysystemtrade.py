@@ -85,6 +85,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from macrostack.data.calendar import asof
 from macrostack.data.dataset import FX_COLUMNS, Dataset, hash_files
 from macrostack.errors import InputError
 
@@ -294,17 +295,6 @@ def _config_numbers(frame: pd.DataFrame, path: Path, col: str, required: bool = 
 
 
 # --------------------------------------------------------------------------- computing
-
-
-def asof(src_dates: np.ndarray, src_values: np.ndarray, query: np.ndarray) -> np.ndarray:
-    """Value at the latest `src_dates` <= each query date (forward fill only); NaN if none.
-
-    `src_dates` must be sorted; NaT queries give NaN."""
-    idx = np.searchsorted(src_dates, query, side="right") - 1
-    ok = (idx >= 0) & ~np.isnat(query)
-    out = np.full(len(query), np.nan)
-    out[ok] = src_values[idx[ok]]
-    return out
 
 
 MAX_LEVEL_RETURN = 0.5  # |daily return| above this on an adjusted-level basis is an artefact
