@@ -129,8 +129,7 @@ class MarketStore:
         return self.con.execute("SELECT * FROM datasets ORDER BY dataset").df()
 
     def has_dataset(self, name: str) -> bool:
-        tables = {r[0] for r in self.con.execute("SHOW TABLES").fetchall()}
-        if "datasets" not in tables:
+        if not self._has_schema():
             return False
         return bool(self.con.execute("SELECT count(*) FROM datasets WHERE dataset = ?", [name]).fetchone()[0])
 
