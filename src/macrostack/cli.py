@@ -12,10 +12,11 @@ from typing import Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from macrostack.errors import InputError
+from macrostack.errors import InputError, os_error
 
 app = typer.Typer(help="macrostack: a layered, auditable backtester for systematic futures portfolios.",
                   no_args_is_help=True, add_completion=False)
@@ -29,15 +30,49 @@ StoreOpt = typer.Option(None, "--store", help="Market store file (default: $MACR
 DatasetOpt = typer.Option("trendfollowing", "--dataset", "-d", help="Dataset name in the store.")
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that staging folders and transactions are cleaned up."""
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated()
+
+
+def _error_line(message: str, code: int):
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True, markup=True)
+    return typer.Exit(code=code)
+
+
+def _is_duckdb_io_error(exc: Exception) -> bool:
+    """DuckDB's own I/O failures (full disk, permissions, corrupt file) without importing duckdb."""
+    return type(exc).__module__.endswith("duckdb") and type(exc).__name__ in ("IOException", "PermissionException")
+
+
 def handles_input_errors(func):
-    """Turn InputError into one line on stderr and exit code 2."""
+    """Every failure a user can act on is one line on stderr: bad input and OS failures exit 2,
+    Ctrl-C exits 130 and SIGTERM 143 (after the `finally` blocks removed what was half-made)."""
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
+        import signal
+
+        signal.signal(signal.SIGTERM, _on_sigterm)
+        if hasattr(signal, "SIGXFSZ"):  # past `ulimit -f` a write fails with EFBIG instead of killing us
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         try:
             return func(*args, **kwargs)
         except InputError as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-            raise typer.Exit(code=2) from None
+            raise _error_line(escape(str(exc)), 2) from None
+        except Terminated:
+            raise _error_line("terminated (SIGTERM) — nothing half-made was left behind", 143) from None
+        except KeyboardInterrupt:
+            raise _error_line("interrupted (Ctrl-C) — nothing half-made was left behind", 130) from None
+        except OSError as exc:
+            raise _error_line(escape(str(os_error(exc))), 2) from None
+        except Exception as exc:
+            if not _is_duckdb_io_error(exc):
+                raise
+            raise _error_line(escape(f"{str(exc).splitlines()[0]} — fix: check the store or catalog file, "
+                                     "the disk and other processes using it"), 2) from None
     return wrapper
 
 
@@ -267,6 +302,7 @@ def run_cmd(
     no_report: bool = typer.Option(False, "--no-report", help="Skip report.html (faster sweeps)."),
     as_json: bool = JsonOpt,
     quiet: bool = QuietOpt,
+    force: bool = typer.Option(False, "--force", help="Replace an existing run of the same id (atomically)."),
 ) -> None:
     """Run a stack over real data: ingest the default dataset if needed, simulate, audit, write artifacts and report."""
     from macrostack.run import run_stack
@@ -274,7 +310,10 @@ def run_cmd(
     bar, advance = progress_bar(4, "first run: ingest trendfollowing", enabled=not (quiet or as_json))
     with bar:
         result = run_stack(config, start=start, end=end, run_id=run_id, out=out, store=store, progress=advance,
-                           report=not no_report)
+                           report=not no_report, force=force)
+    if not result.catalogued:
+        err_console.print(f"[yellow]note:[/] the run catalog in {out} was busy; `macrostack runs` lists the run "
+                          "all the same", highlight=False)
     if as_json:
         _print_json(_run_summary(result.manifest, result.audit, result.path))
     elif quiet:
@@ -298,9 +337,10 @@ def runs_cmd(out: Path = OutOpt, as_json: bool = JsonOpt) -> None:
     table = Table(title=f"runs in {out}")
     for col in ("run id", "created (UTC)", "profile", "dataset", "period", "CAGR", "vol", "Sharpe", "max DD", "audit"):
         table.add_column(col)
+    fmt = lambda v, spec: "—" if v is None or v != v else format(v, spec)  # noqa: E731
     for r in runs.itertuples():
         table.add_row(r.run_id, str(r.created_at)[:19], r.profile, r.dataset, f"{_day(r.first_date)} → {_day(r.last_date)}",
-                      f"{r.cagr:.2%}", f"{r.ann_vol:.2%}", f"{r.sharpe:.2f}", f"{r.max_drawdown:.2%}", r.audit)
+                      fmt(r.cagr, ".2%"), fmt(r.ann_vol, ".2%"), fmt(r.sharpe, ".2f"), fmt(r.max_drawdown, ".2%"), r.audit)
     console.print(table)
 
 

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from datetime import date
 from importlib.resources import files
 from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from macrostack.errors import InputError
+from macrostack.runs.ids import NAME_PATTERN, NAME_RULE
 
 
 class Strict(BaseModel):
@@ -217,7 +219,8 @@ class ExecutionConfig(Strict):
 
 
 class StackConfig(Strict):
-    name: str = "custom"
+    name: str = Field("custom", description="names the default run id: letters, digits, '._-', no leading dot, "
+                                            "<= 64 characters (it is data, never a path)")
     description: str = ""
     data: DataConfig = Field(default_factory=DataConfig)
     sleeves: dict[str, SleeveConfig] = Field(default_factory=lambda: {"trend": SleeveConfig()})
@@ -228,6 +231,13 @@ class StackConfig(Strict):
     risk_targeting: RiskTargetingConfig = Field(default_factory=RiskTargetingConfig)
     allocator: AllocatorConfig = Field(default_factory=AllocatorConfig)
     execution: ExecutionConfig = Field(default_factory=ExecutionConfig)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not re.fullmatch(NAME_PATTERN, value):
+            raise ValueError(f"{value[:80]!r} is not a valid name: use {NAME_RULE}")
+        return value
 
     @model_validator(mode="after")
     def _sleeves(self):

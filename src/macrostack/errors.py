@@ -14,3 +14,34 @@ class InputError(ValueError):
         if fix:
             parts.append(f"fix: {fix}")
         super().__init__(" — ".join(parts))
+
+
+_OS_FIXES = {
+    "ENOSPC": "free disk space, or write elsewhere (--out / --store), and run again",
+    "EDQUOT": "the disk quota is used up: free space, or write elsewhere (--out / --store)",
+    "EFBIG": "the file size limit was reached (ulimit -f): raise it, or write elsewhere",
+    "EACCES": "check the path's permissions, or choose another path",
+    "EPERM": "check the path's permissions, or choose another path",
+    "EROFS": "the filesystem is read-only: choose a writable path",
+    "EISDIR": "a folder is where a file is expected: pass a file",
+    "ENOTDIR": "a file is where a folder is expected: pass a folder",
+    "ENOENT": "check the path",
+    "ENAMETOOLONG": "use a shorter path",
+}
+
+
+def os_error(exc: OSError) -> InputError:
+    """An OS failure (full disk, permissions, a file where a folder should be…) as one line."""
+    import errno
+    import os
+    import re
+
+    code = exc.errno
+    if code is None:  # pyarrow and others put "[Errno N]" in the message only
+        found = re.search(r"\[Errno (\d+)\]", str(exc))
+        code = int(found.group(1)) if found else None
+    name = errno.errorcode.get(code, "") if code is not None else ""
+    what = os.strerror(code) if code is not None else (str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    where = exc.filename if exc.filename is not None else None
+    return InputError(what[:200], str(where) if where is not None else None,
+                      _OS_FIXES.get(name, "check the path and the disk, and run again"))

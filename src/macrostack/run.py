@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,9 @@ from macrostack.errors import InputError
 from macrostack.metrics import performance_metrics
 from macrostack.runs import catalog
 from macrostack.attribution import attribute, sleeve_contributions, sleeve_summary, sleeves_frame
-from macrostack.runs.artifacts import publish, read_json, read_table, resolve_run, staging_dir, write_json, write_table
+from macrostack.runs.artifacts import read_json, read_table, resolve_run, write_json, write_table
+from macrostack.runs.directory import check_replace, clean_stale, out_lock, publish, stage
+from macrostack.runs.ids import check_run_id, inside
 from macrostack.runs.writer import write_ledger
 from macrostack.simulate import Ledger, simulate, warmup_sessions
 
@@ -36,6 +39,7 @@ class RunResult:
     audit: dict
     ledger: Ledger
     timings: dict
+    catalogued: bool = True  # False: the catalog was busy; `list_runs` indexes the run on read
 
 
 def with_dates(cfg: StackConfig, start=None, end=None) -> StackConfig:
@@ -95,14 +99,40 @@ def _precomputed(cfg: StackConfig, out: Path, this_layers_hash: str) -> np.ndarr
     return read_table(source / "layers" / "allocator.parquet")["scalar_at_rebalance"].to_numpy()
 
 
+def default_run_id(cfg: StackConfig, data_hash: str) -> str:
+    """`<config name>-<10 hex chars of sha256(config hash + data hash)>`: same config, same data, same id."""
+    return f"{cfg.name}-{hashlib.sha256((cfg.config_hash() + data_hash).encode()).hexdigest()[:10]}"
+
+
+def _final_folder(out: Path, run_id: str, force: bool) -> Path:
+    """`out/<run id>`, checked before any work: inside `out`, and not an existing run unless `force`."""
+    final = inside(out, run_id)
+    check_replace(final, force)
+    return final
+
+
 def run_stack(config: str | Path | StackConfig = "core", *, start=None, end=None, run_id: str | None = None,
-              out: Path = Path("runs"), store: Path | None = None, progress=None, report: bool = True) -> RunResult:
+              out: Path = Path("runs"), store: Path | None = None, progress=None, report: bool = True,
+              force: bool = False) -> RunResult:
+    """Run a stack end to end and publish `out/<run id>/` whole, or nothing.
+
+    The run id (given, or `default_run_id`) is checked before anything is computed; an
+    existing run of that id is left untouched unless `force` (then replaced atomically)."""
     t0 = time.perf_counter()
+    if run_id is not None:
+        check_run_id(run_id)
     cfg = config if isinstance(config, StackConfig) else load_config(config)
     cfg = with_dates(cfg, start, end)
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise InputError("is a file, not a folder", str(out), "pass --out a folder (it is created if missing)")
+    catalog.check(out)
+    if run_id is not None:
+        _final_folder(out, run_id, force)
     md = load_run_data(cfg, store, progress)
     t_load = time.perf_counter() - t0
+    run_id = run_id or check_run_id(default_run_id(cfg, md.data_hash), "config name")
+    final = _final_folder(out, run_id, force)
     lhash = layers_hash(cfg, md.data_hash)
     scalars = _precomputed(cfg, out, lhash) if cfg.allocator.mode == "precomputed" else None
 
@@ -119,10 +149,8 @@ def run_stack(config: str | Path | StackConfig = "core", *, start=None, end=None
                       ledger.stages["w_exec"], ledger.rebalance_idx, md.returns, md.field("cost"),
                       cfg.execution.lag, cfg.execution.holding)
     attribution = sleeve_summary(parts, start_idx)
-    config_hash = cfg.config_hash()
-    run_id = run_id or f"{cfg.name}-{hashlib.sha256((config_hash + md.data_hash).encode()).hexdigest()[:10]}"
     manifest = {
-        "run_id": run_id, "macrostack_version": __version__, "config": cfg.resolved(), "config_hash": config_hash,
+        "run_id": run_id, "macrostack_version": __version__, "config": cfg.resolved(), "config_hash": cfg.config_hash(),
         "layers_hash": lhash,
         "data": {"dataset": md.dataset, "content_hash": md.data_hash, "symbols": list(md.symbols),
                  "first_session": str(md.dates[0]), "last_session": str(md.dates[-1]),
@@ -134,7 +162,9 @@ def run_stack(config: str | Path | StackConfig = "core", *, start=None, end=None
         "metrics": metrics, "attribution": attribution, "inert_sleeves": ledger.inert, "audit": "PENDING",
     }
     t1 = time.perf_counter()
-    tmp = staging_dir(out, run_id)
+    with out_lock(out):
+        clean_stale(out)
+    tmp = stage(out, run_id)
     try:
         write_ledger(tmp, ledger, md, cfg.execution.lag)
         write_table(tmp / "sleeves.parquet", sleeves_frame(ledger.dates, parts))
@@ -147,13 +177,11 @@ def run_stack(config: str | Path | StackConfig = "core", *, start=None, end=None
             t_report = time.perf_counter()
             write_report(tmp)
             t_report = time.perf_counter() - t_report
-        final = out / run_id
-        publish(tmp, final)
-    except BaseException:
-        import shutil
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    catalog.record(out, read_json(final / "manifest.json"), final)
+        with out_lock(out):
+            publish(tmp, final, force)
+            catalogued = catalog.record(out, manifest, final)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)  # gone already once published
     timings = {"load": t_load, **ledger.timings, "artifacts+audit+report": time.perf_counter() - t1,
                "report": t_report if report else 0.0, "total": time.perf_counter() - t0}
-    return RunResult(run_id, final, manifest, audit, ledger, timings)
+    return RunResult(run_id, final, manifest, audit, ledger, timings, catalogued)

@@ -61,11 +61,20 @@ class MarketStore:
             )
         if not read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.path.is_dir():
+            raise InputError("is a folder, not a market store file", str(self.path), "pass the .duckdb file (--store)")
         try:
             self.con = duckdb.connect(str(self.path), read_only=read_only)
         except duckdb.Error as exc:
-            raise InputError(f"cannot open market store ({exc})", str(self.path),
-                             "check the path, or close the other process using it") from exc
+            first = str(exc).splitlines()[0]
+            fix = ("close the other process using it (one writer at a time), and run again" if "lock" in first.lower()
+                   else "check the path; a damaged store can be rebuilt with `macrostack data init` / `data ingest`")
+            raise InputError(f"cannot open market store ({first})", str(self.path), fix) from None
+        tables = {r[0] for r in self.con.execute("SHOW TABLES").fetchall()}
+        if tables and "datasets" not in tables:  # never add our schema to someone else's database
+            self.con.close()
+            raise InputError(f"a DuckDB file of something else, not a market store (tables: "
+                             f"{', '.join(sorted(tables))[:80]})", str(self.path), "pass a macrostack store (--store)")
         if not read_only:
             self.con.execute(SCHEMA)
 
@@ -100,7 +109,7 @@ class MarketStore:
             "n_instruments": len(ins), "n_bars": len(bars), "first_date": first, "last_date": last,
         }])
         con = self.con
-        con.execute("BEGIN TRANSACTION")
+        con.execute("BEGIN TRANSACTION")  # outside the try: no ROLLBACK of a transaction that never began
         try:
             for table in ("bars", "instruments", "fx", "datasets"):
                 con.execute(f"DELETE FROM {table} WHERE dataset = ?", [dataset.name])
@@ -110,7 +119,10 @@ class MarketStore:
             self._insert("datasets", meta, list(meta.columns))
             con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            try:
+                con.execute("ROLLBACK")
+            except duckdb.Error:  # the failure already ended the transaction (or the connection): keep its error
+                pass
             raise
         return meta.iloc[0].to_dict()
 

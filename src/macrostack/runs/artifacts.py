@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -86,27 +84,6 @@ def jsonable(value):
 
 def write_json(path: Path, data: dict) -> None:
     path.write_text(json.dumps(jsonable(data), indent=2, sort_keys=True) + "\n")
-
-
-def staging_dir(out: Path, run_id: str) -> Path:
-    """A fresh temporary directory beside the final one (same filesystem, so rename is atomic)."""
-    out.mkdir(parents=True, exist_ok=True)
-    tmp = out / f".{run_id}.tmp-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    (tmp / "layers").mkdir(parents=True)
-    return tmp
-
-
-def publish(tmp: Path, final: Path) -> None:
-    """Move a complete staging directory into place, replacing an older run of the same id."""
-    old = None
-    if final.exists():
-        old = final.with_name(f".{final.name}.old-{os.getpid()}")
-        final.rename(old)
-    tmp.rename(final)
-    if old is not None:
-        shutil.rmtree(old)
 
 
 def resolve_run(out: Path, run: str) -> Path:
