@@ -45,7 +45,8 @@ def _error_line(message: str, code: int):
 
 def _is_duckdb_io_error(exc: Exception) -> bool:
     """DuckDB's own I/O failures (full disk, permissions, corrupt file) without importing duckdb."""
-    return type(exc).__module__.endswith("duckdb") and type(exc).__name__ in ("IOException", "PermissionException")
+    return type(exc).__module__.endswith("duckdb") and type(exc).__name__ in (
+        "IOException", "PermissionException", "FatalException", "OutOfMemoryException")
 
 
 def handles_input_errors(func):
@@ -71,8 +72,9 @@ def handles_input_errors(func):
         except Exception as exc:
             if not _is_duckdb_io_error(exc):
                 raise
-            raise _error_line(escape(f"{str(exc).splitlines()[0]} — fix: check the store or catalog file, "
-                                     "the disk and other processes using it"), 2) from None
+            what = " ".join(str(exc).split())[:300]  # DuckDB breaks its messages over lines
+            raise _error_line(escape(f"{what} — fix: check the disk, the store or catalog file and other "
+                                     "processes using it; a failed write leaves the last committed data"), 2) from None
     return wrapper
 
 
@@ -493,3 +495,7 @@ def compare_cmd(
     console.print(table)
     if result.get("html"):
         console.print(f"compare report: {result['html']}")
+
+
+if __name__ == "__main__":
+    app(prog_name="macrostack")
