@@ -13,17 +13,27 @@ from macrostack.errors import InputError
 runner = CliRunner()
 
 
-def run_fails(tmp_path, config, *expected, env=None):
-    """`macrostack run CONFIG` exits 2 with one error line holding `expected`, writing nothing."""
-    out, store = tmp_path / "runs", tmp_path / "store" / "market.duckdb"
-    r = runner.invoke(app, ["run", str(config), "--out", str(out), "--store", str(store), "-q"], env=env)
-    assert r.exit_code == 2, r.output
-    assert r.exception is None or isinstance(r.exception, SystemExit), r.exception
-    lines = r.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ") and " — fix: " in lines[0], r.output
+def one_error_line(result, *expected) -> str:
+    """The CLI exited 2 with one line `error: … — fix: …` holding every `expected` text."""
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and " — fix: " in lines[0], result.output
     assert all(e in lines[0] for e in expected), lines[0]
-    assert not out.exists() and not store.exists()  # nothing written: no run, no store created
     return lines[0]
+
+
+def run_fails(tmp_path, config, *expected, store=None, args=()):
+    """`macrostack run CONFIG` fails with one line and writes nothing: no run directory, and
+    the store is not created (or, when given, left byte for byte as it was)."""
+    out = tmp_path / "runs"
+    store_path = store or tmp_path / "store" / "market.duckdb"
+    before = store_path.read_bytes() if store else None
+    r = runner.invoke(app, ["run", str(config), *args, "--out", str(out), "--store", str(store_path), "-q"])
+    line = one_error_line(r, *expected)
+    assert not out.exists()
+    assert (store_path.read_bytes() == before) if store else not store_path.exists()
+    return line
 
 
 def write(tmp_path, text, name="c.yaml"):
@@ -121,3 +131,45 @@ def test_config_show_round_trips_through_the_cli(tmp_path):
 
 def test_parse_config_still_takes_dicts():
     assert parse_config({"data": {"universe": ["ES"]}}).data.universe == ["ES"]
+
+
+@pytest.fixture(scope="module")
+def short_store(tmp_path_factory):
+    """A store whose only dataset `short` has 100 sessions (2024-01-01 → 2024-05-17) of two symbols."""
+    from macrostack.data.ingest import ingest_into
+    folder = tmp_path_factory.mktemp("short")
+    days = __import__("pandas").bdate_range("2024-01-01", periods=100)
+    rows = [f"{d.date()},{sym},{100 + i % 7}" for sym in ("A", "B") for i, d in enumerate(days)]
+    (folder / "p.csv").write_text("date,symbol,close\n" + "\n".join(rows) + "\n")
+    store = folder / "market.duckdb"
+    ingest_into(store, "generic", folder / "p.csv", "short")
+    return store
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["--start", "2030-01-01"], ("data.start", "start 2030-01-01 is outside the data", "2024-01-01 → 2024-05-17")),
+    (["--start", "2023-06-01"], ("data.start", "start 2023-06-01 is outside the data", "2024-01-01 → 2024-05-17")),
+    (["--end", "2023-12-29"], ("data.end", "end 2023-12-29 is outside the data", "2024-01-01 → 2024-05-17")),
+    (["--end", "2025-01-01"], ("data.end", "end 2025-01-01", "2024-01-01 → 2024-05-17")),
+])
+def test_dates_outside_the_data_name_the_date_and_the_range(tmp_path, short_store, args, expected):
+    config = write(tmp_path, "data:\n  dataset: short\nsleeves:\n  csmom: {engine: csmom}\n")
+    run_fails(tmp_path, config, *expected, store=short_store, args=args)
+
+
+def test_lookback_longer_than_the_data_names_the_sleeve_and_its_need(tmp_path, short_store):
+    config = write(tmp_path, "data:\n  dataset: short\nsleeves:\n  slow: {engine: trend}\n")
+    line = run_fails(tmp_path, config, "sleeves.slow", "sleeve 'slow' (trend) needs 379 sessions",
+                     "dataset 'short' has 100", store=short_store)
+    assert "ingest" not in line  # not the unrelated contract-data hint
+    # a two-month window inside the data: the history before start is what is short
+    run_fails(tmp_path, config, "data.start", "needs 379 sessions of history before start 2024-02-01",
+              "has 23 (from 2024-01-01)", store=short_store, args=["--start", "2024-02-01", "--end", "2024-03-29"])
+
+
+def test_a_stack_that_fits_the_data_runs(tmp_path, short_store):
+    config = write(tmp_path, "data:\n  dataset: short\n  schedule: D\nsleeves:\n  m: {engine: csmom, params: {lookbacks: {5: 1.0}}}\n"
+                   "risk_targeting: {vol_lookback: 5}\nallocator: {mode: 'off'}\n")
+    r = runner.invoke(app, ["run", str(config), "--out", str(tmp_path / "runs"), "--store", str(short_store), "-q",
+                            "--no-report"])
+    assert r.exit_code in (0, 1), r.output  # runs (the audit verdict is not the point here)

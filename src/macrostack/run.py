@@ -23,7 +23,7 @@ from macrostack.runs import catalog
 from macrostack.attribution import attribute, sleeve_contributions, sleeve_summary, sleeves_frame
 from macrostack.runs.artifacts import publish, read_json, read_table, resolve_run, staging_dir, write_json, write_table
 from macrostack.runs.writer import write_ledger
-from macrostack.simulate import Ledger, simulate, warmup_sessions
+from macrostack.simulate import Ledger, check_history, simulate, warmup_sessions
 
 PNL_CONTRACT = "simple USD returns; weights decided at close t held t+L..t_next+L-1; costs Σk|Δw| on the first held session; net = gross − costs"
 
@@ -66,8 +66,10 @@ def load_run_data(cfg: StackConfig, store: Path | None = None, progress=None):
     if cfg.data.dataset == DEFAULT_DATASET:
         ensure_default_dataset(store, progress=progress)
     with MarketStore(store, read_only=True) as st:
-        return load_market_data(st, cfg.data.dataset, cfg.data.universe, cfg.data.start, cfg.data.end,
-                                warmup=warmup_sessions(cfg), fields=needed_fields(cfg))
+        md = load_market_data(st, cfg.data.dataset, cfg.data.universe, cfg.data.start, cfg.data.end,
+                              warmup=warmup_sessions(cfg), fields=needed_fields(cfg))
+    check_history(cfg, md)
+    return md
 
 
 def layers_hash(cfg: StackConfig, data_hash: str) -> str:
