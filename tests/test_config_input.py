@@ -173,3 +173,11 @@ def test_a_stack_that_fits_the_data_runs(tmp_path, short_store):
     r = runner.invoke(app, ["run", str(config), "--out", str(tmp_path / "runs"), "--store", str(short_store), "-q",
                             "--no-report"])
     assert r.exit_code in (0, 1), r.output  # runs (the audit verdict is not the point here)
+
+
+def test_overlay_yaml_with_a_duplicate_key_is_an_error(tmp_path):
+    from macrostack.config import OverlayConfig
+    from macrostack.layers.overlay import read_tilts
+    path = write(tmp_path, "tilts:\n  - start: 2020-01-01\n    start: 2021-01-01\n", "tilts.yaml")
+    with pytest.raises(InputError, match=r"tilts.yaml, line 3.*duplicate key 'tilts.0.start'"):
+        read_tilts(OverlayConfig(file=str(path)).file)
