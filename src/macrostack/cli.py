@@ -393,14 +393,16 @@ def audit_cmd(run: str, out: Path = OutOpt, as_json: bool = JsonOpt) -> None:
 @config_app.command("show")
 @handles_input_errors
 def config_show(name: str = typer.Argument("core", help="Profile name or YAML file.")) -> None:
-    """Print a resolved config (every default filled in) and its hash."""
+    """Print a resolved config (every default filled in) as YAML, then its hash as a comment."""
     import yaml
 
     from macrostack.config import load_config
 
     cfg = load_config(name)
-    console.print(yaml.safe_dump(cfg.resolved(), sort_keys=False), highlight=False, markup=False)
-    console.print(f"# config hash: {cfg.config_hash()}", markup=False)
+    # typer.echo, not rich: the output must be exact YAML (`config show core > my.yaml` then
+    # `run my.yaml`), and rich wraps long lines at the terminal width.
+    typer.echo(yaml.safe_dump(cfg.resolved(), sort_keys=False, allow_unicode=True), nl=False)
+    typer.echo(f"# config hash: {cfg.config_hash()}")
 
 
 @config_app.command("list")

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from macrostack.errors import InputError
 from macrostack.runs.ids import NAME_PATTERN, NAME_RULE
+from macrostack.userfiles import check_readable, read_text
 
 
 class Strict(BaseModel):
@@ -32,6 +33,13 @@ class DataConfig(Strict):
     start: date | None = Field(None, description="first session that counts; null = first ready session")
     end: date | None = None
     schedule: Literal["D", "W-FRI", "M"] = "W-FRI"
+
+    @field_validator("universe")
+    @classmethod
+    def _universe(cls, symbols):
+        if symbols is not None and not symbols:
+            raise ValueError("is empty: list at least one symbol, or null for every instrument of the dataset")
+        return symbols
 
     @model_validator(mode="after")
     def _dates(self):
@@ -166,7 +174,7 @@ class PolicyConfig(Strict):
 
 class OverlayConfig(Strict):
     """Dated bounded tilts from a CSV/YAML file (start, end, scope, target, tilt, reason)."""
-    file: str | None = None
+    file: str | None = Field(None, description="tilt file; a relative path is read from the config file's folder")
     min_tilt: float = Field(0.5, ge=0)
     max_tilt: float = Field(1.5, gt=0)
 
@@ -269,31 +277,100 @@ def _error_line(exc: ValidationError, source: str) -> InputError:
     return InputError(f"{path + ' ' if path else ''}{msg}".strip(), source, "see `macrostack config show core`")
 
 
-def parse_config(raw: dict, source: str = "config") -> StackConfig:
-    if not isinstance(raw, dict):
-        raise InputError("the config must be a YAML mapping", source)
+class ConfigLoader(yaml.SafeLoader):
+    """PyYAML's SafeLoader that refuses duplicate mapping keys at any depth: PyYAML keeps the
+    last of two equal keys silently, so a second `risk_targeting:` block would replace the
+    first unnoticed."""
+
+    def construct_document(self, node):
+        _refuse_duplicate_keys(node, (), set())
+        return super().construct_document(node)
+
+
+class DuplicateKeyError(yaml.MarkedYAMLError):
+    pass
+
+
+def _refuse_duplicate_keys(node: yaml.Node, path: tuple[str, ...], visited: set[int]) -> None:
+    if id(node) in visited:  # an alias points to a node already checked (and may be recursive)
+        return
+    visited.add(id(node))
+    if isinstance(node, yaml.MappingNode):
+        first_line: dict[tuple, int] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *base` exists to be overridden
+                continue
+            key = (key_node.tag, key_node.value) if isinstance(key_node, yaml.ScalarNode) else None
+            dotted = ".".join((*path, str(key_node.value if key else "?")))
+            if key in first_line:
+                raise DuplicateKeyError(problem=f"duplicate key {dotted!r} (first on line {first_line[key]})",
+                                        problem_mark=key_node.start_mark)
+            if key is not None:
+                first_line[key] = key_node.start_mark.line + 1
+            _refuse_duplicate_keys(value_node, (*path, str(key_node.value)), visited)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _refuse_duplicate_keys(item, (*path, str(i)), visited)
+
+
+def load_yaml(text: str, source: str):
+    """Parse YAML text with `ConfigLoader`; errors name the source, line and column."""
     try:
-        return StackConfig.model_validate(raw)
+        return yaml.load(text, Loader=ConfigLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{source}, line {mark.line + 1}, column {mark.column + 1}" if mark else source
+        if isinstance(exc, DuplicateKeyError):
+            raise InputError(exc.problem, where, "keep one of them (merge the two blocks)") from None
+        what = "; ".join(p for p in (exc.context, exc.problem) if p)
+        raise InputError(f"invalid YAML: {what}", where, "fix the YAML syntax there") from None
+    except yaml.YAMLError as exc:
+        raise InputError(f"invalid YAML ({str(exc).splitlines()[0]})", source, "fix the YAML syntax") from None
+
+
+def parse_config(raw: dict, source: str = "config", base_dir: Path | None = None) -> StackConfig:
+    """Validate a config mapping. A relative `overlay.file` is resolved against `base_dir`
+    (the config file's folder; the working directory when None) and must exist."""
+    if not isinstance(raw, dict):
+        raise InputError("the config must be a YAML mapping", source, "see `macrostack config show core`")
+    try:
+        cfg = StackConfig.model_validate(raw)
     except ValidationError as exc:
         raise _error_line(exc, source) from None
+    return _resolve_overlay(cfg, base_dir, source)
+
+
+def _resolve_overlay(cfg: StackConfig, base_dir: Path | None, source: str) -> StackConfig:
+    """The config with `overlay.file` absolute (so the run, its manifest and its hash name one
+    file wherever they are read), after checking the file can be read: a missing overlay
+    fails here, before any data is loaded."""
+    if not cfg.overlay.file:
+        return cfg
+    path = Path(cfg.overlay.file).expanduser()
+    if not path.is_absolute():
+        path = (base_dir or Path.cwd()) / path
+    check_readable(path, f"overlay file {str(path)!r}", f"{source}: overlay.file",
+                   "fix overlay.file (a relative path is read from the config file's folder)")
+    return cfg.model_copy(update={"overlay": cfg.overlay.model_copy(update={"file": str(path.resolve())})})
 
 
 def load_config(name_or_path: str | Path) -> StackConfig:
-    """A bundled profile by name (`core`) or a YAML file path."""
+    """A bundled profile by name (`core`) or a YAML file path (relative paths in it are read
+    from its folder)."""
     text_source = str(name_or_path)
     path = Path(name_or_path)
+    base_dir = None
     if path.suffix in (".yaml", ".yml") or path.exists():
-        if not path.exists():
-            raise InputError("config file not found", text_source, "check the path")
-        text = path.read_text()
+        text = read_text(path, "config file")
+        base_dir = path.resolve().parent
     else:
         if text_source not in bundled_profiles():
             raise InputError(f"unknown profile {text_source!r}", "run",
                              f"use one of {', '.join(bundled_profiles())} or a YAML file")
         text = files("macrostack.profiles").joinpath(f"{text_source}.yaml").read_text()
         text_source = f"profile {text_source}"
-    try:
-        raw = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        raise InputError(f"invalid YAML ({str(exc).splitlines()[0]})", text_source) from None
-    return parse_config(raw, text_source)
+    raw = load_yaml(text, text_source)
+    if raw is None:  # an empty file, or comments only: not "every default"
+        raise InputError("the config file is empty", text_source,
+                         "write a stack config, e.g. `macrostack config show core > my.yaml`")
+    return parse_config(raw, text_source, base_dir)

@@ -26,7 +26,7 @@ from macrostack.runs.artifacts import read_json, read_table, resolve_run, write_
 from macrostack.runs.directory import check_replace, clean_stale, out_lock, publish, stage
 from macrostack.runs.ids import check_run_id, inside
 from macrostack.runs.writer import write_ledger
-from macrostack.simulate import Ledger, simulate, warmup_sessions
+from macrostack.simulate import Ledger, check_history, simulate, warmup_sessions
 
 PNL_CONTRACT = "simple USD returns; weights decided at close t held t+L..t_next+L-1; costs Σk|Δw| on the first held session; net = gross − costs"
 
@@ -70,8 +70,10 @@ def load_run_data(cfg: StackConfig, store: Path | None = None, progress=None):
     if cfg.data.dataset == DEFAULT_DATASET:
         ensure_default_dataset(store, progress=progress)
     with MarketStore(store, read_only=True) as st:
-        return load_market_data(st, cfg.data.dataset, cfg.data.universe, cfg.data.start, cfg.data.end,
-                                warmup=warmup_sessions(cfg), fields=needed_fields(cfg))
+        md = load_market_data(st, cfg.data.dataset, cfg.data.universe, cfg.data.start, cfg.data.end,
+                              warmup=warmup_sessions(cfg), fields=needed_fields(cfg))
+    check_history(cfg, md)
+    return md
 
 
 def layers_hash(cfg: StackConfig, data_hash: str) -> str:

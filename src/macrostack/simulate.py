@@ -27,7 +27,7 @@ from macrostack.errors import InputError
 from macrostack.layers import construction, overlay, policy, sleeves
 from macrostack.layers.allocator.profiles import get_profile
 from macrostack.layers.allocator.regime import Allocator
-from macrostack.layers.allocator.state import CORR_LONG, CORR_SHORT, mean_pairwise_correlations
+from macrostack.layers.allocator.state import CORR_LONG, CORR_SHORT, VOL_LONG, mean_pairwise_correlations
 from macrostack.layers.execution import Execution
 from macrostack.layers.risk_targeting import RiskTargeting
 from macrostack.pnl import booked_returns, period_bounds, period_pnl
@@ -55,11 +55,42 @@ class Ledger:
         return self.dates[self.rebalance_idx]
 
 
+def warmup_needs(cfg: StackConfig) -> dict[str, int]:
+    """Sessions of history each component needs before it is ready, keyed by its config key."""
+    needs = {f"sleeves.{name}": ENGINES[s.engine].lookback(s.params) for name, s in cfg.sleeves.items() if s.weight > 0}
+    needs["risk_targeting.vol_lookback"] = cfg.risk_targeting.vol_lookback
+    if cfg.construction.method != "static":
+        needs["construction.lookback"] = cfg.construction.lookback
+    needs["allocator"] = max(VOL_LONG, CORR_LONG)  # its longest state window
+    return needs
+
+
 def warmup_sessions(cfg: StackConfig) -> int:
     """Sessions of history every component needs before `start` (the largest lookback)."""
-    engine = max(ENGINES[s.engine].lookback(s.params) for s in cfg.sleeves.values() if s.weight > 0)
-    construction_lb = cfg.construction.lookback if cfg.construction.method != "static" else 0
-    return max(engine, cfg.risk_targeting.vol_lookback, construction_lb, 60) + 1
+    return max(warmup_needs(cfg).values()) + 1
+
+
+def check_history(cfg: StackConfig, md: MarketData) -> None:
+    """Refuse data too short to warm up the slowest component, naming it and what it needs.
+
+    With `data.start`, the sessions before start must cover the warm-up (else the run would
+    start later than asked); without it, the data must hold at least one session after it."""
+    key, need = max(warmup_needs(cfg).items(), key=lambda kv: kv[1])
+    warmup = need + 1
+    sc = cfg.sleeves.get(key.removeprefix("sleeves."))
+    who = f"sleeve {key.removeprefix('sleeves.')!r} ({sc.engine})" if key.startswith("sleeves.") and sc else key
+    shorten = "the allocator's state windows are fixed" if key == "allocator" else f"or shorten the lookback of {key}"
+    if cfg.data.start is None:
+        if md.n_sessions > warmup:
+            return
+        raise InputError(f"{who} needs {warmup} sessions of history, but dataset {md.dataset!r} has {md.n_sessions} "
+                         f"({md.dates[0]} → {md.dates[-1]})", key, f"use a dataset with more history, {shorten}")
+    if md.start_index >= warmup:
+        return
+    later = f"start on or after {md.dates[warmup]}" if md.n_sessions > warmup else \
+        f"start (and end) at least {warmup} sessions after {md.dates[0]}"
+    raise InputError(f"{who} needs {warmup} sessions of history before start {cfg.data.start}, but dataset "
+                     f"{md.dataset!r} has {md.start_index} (from {md.dates[0]})", "data.start", f"{later}, {shorten}")
 
 
 def contract_notional(md: MarketData, rebalance_idx: np.ndarray) -> np.ndarray:
@@ -74,12 +105,12 @@ def contract_notional(md: MarketData, rebalance_idx: np.ndarray) -> np.ndarray:
     return price * point[None, :] * md.panels["fx"][rebalance_idx]
 
 
-def _inert(name: str, sc, why: str, md: MarketData, statuses: dict, notes: dict) -> None:
+def _inert(name: str, sc, why: str, hint: str, statuses: dict, notes: dict) -> None:
     message = f"sleeve {name!r} ({sc.engine}) is INERT: {why}"
     if sc.required:
-        raise InputError(message, f"sleeves.{name}", f"{CONTRACT_DATA_HINT}, or set required: false")
+        raise InputError(message, f"sleeves.{name}", f"{hint}, or set required: false")
     statuses[f"sleeve:{name}"] = "inert"
-    notes[name] = f"{why}; {CONTRACT_DATA_HINT}"
+    notes[name] = f"{why}; {hint}"
 
 
 def simulate(cfg: StackConfig, md: MarketData, precomputed_scalars: np.ndarray | None = None) -> Ledger:
@@ -114,7 +145,8 @@ def simulate(cfg: StackConfig, md: MarketData, precomputed_scalars: np.ndarray |
             continue
         missing = ENGINES[sc.engine].missing_data(md)
         if missing:
-            _inert(name, sc, f"dataset {md.dataset!r} has no {', '.join(missing)}", md, statuses, inert_notes)
+            _inert(name, sc, f"dataset {md.dataset!r} has no {', '.join(missing)}", CONTRACT_DATA_HINT, statuses,
+                   inert_notes)
             continue
         runnable[name] = sc
     # Engines are independent and their numpy/numba kernels release the GIL: one thread per
@@ -127,8 +159,10 @@ def simulate(cfg: StackConfig, md: MarketData, precomputed_scalars: np.ndarray |
     for name, sc in runnable.items():
         signal = computed[name]
         if not np.isfinite(signal).any():
-            _inert(name, sc, "its signal is never ready in this period (data too short or absent)", md, statuses,
-                   inert_notes)
+            lookback = ENGINES[sc.engine].lookback(sc.params)
+            _inert(name, sc, "its signal is never ready in this period (data too short or absent)",
+                   f"its instruments need {lookback} sessions of history: widen the period or the universe",
+                   statuses, inert_notes)
             continue
         signals[name] = signal
         statuses[f"sleeve:{name}"] = "effective"

@@ -8,6 +8,10 @@ Flags (any of them marks an instrument suspicious):
 - `no-return`: sessions with a price but no return (missing FX or contract price) beyond
   the first one;
 - `approx-return`: returns divided by the adjusted level, not a contract price.
+
+Values that cannot be a real daily move in the stored units (percent returns, a 1,000 %
+day, a contract price ×10 in a session) never get here: ingest refuses them
+(`macrostack.data.dataset`). These flags are for moves a real market can make.
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ price. Prices and returns:
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -78,6 +79,7 @@ class Dataset:
     bars: pd.DataFrame
     fx: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(FX_COLUMNS)))
     content_hash: str = ""
+    origin: str = ""  # the file or folder it was read from, named in every error
 
     def __post_init__(self) -> None:
         self.instruments = _conform(self.instruments, INSTRUMENT_COLUMNS, "instruments")
@@ -86,7 +88,7 @@ class Dataset:
 
     def validate(self) -> Dataset:
         """Check the guarantees every source must give; raise InputError naming the dataset."""
-        where = f"dataset {self.name!r}"
+        where = f"{self.origin} (dataset {self.name!r})" if self.origin else f"dataset {self.name!r}"
         ins = self.instruments
         if ins.empty:
             raise InputError("no instruments found", where, "check the path and format")
@@ -142,6 +144,63 @@ class Dataset:
         if (~np.isfinite(fx["usd_per_unit"].to_numpy(float)) | (fx["usd_per_unit"].to_numpy(float) <= 0)).any():
             raise InputError("FX rates must be finite and > 0", where)
         return self
+
+
+# ------------------------------------------------------------------ units: refuse, don't guess
+#
+# Measured on the real data (max over instruments): trendfollowing median |daily return|
+# 0.017 (NG), largest |return| 0.46 (NG 2022-01-27; CL 2020-04-21 0.45); pysystemtrade
+# median 0.029 (GASOILINE, a level-based return), largest 0.50; from one session to the next
+# a contract price changes at most ×1.55 (PRICE, GAS_US) or ×2.7 (FORWARD, VIX, across a
+# roll). The thresholds sit far outside that, so they refuse only what cannot be a daily
+# futures move in these units. Moves that a real market can make (a 30 % crash day, oil's −300 % when it went negative) are not
+# refused: `data check` flags every move above 25 % for a human to read.
+MAX_MEDIAN_ABS_RETURN = 0.10  # a symbol's median |daily return| above 10 %: returns in percent
+MAX_ABS_RETURN = 10.0         # one daily return of 1,000 % or more: wrong units or a broken row
+MAX_PRICE_FACTOR = 10.0       # a contract price ×10 (or ÷10) from one session to the next
+
+
+def check_return_units(ret, dates, symbol: str, where: Callable[[int], str]) -> None:
+    """Refuse daily returns that are almost surely not fractions (0.015 = 1.5 %).
+
+    - median |r| > MAX_MEDIAN_ABS_RETURN over the symbol's returns: percent (1.5 for 1.5 %);
+    - any |r| >= MAX_ABS_RETURN: a move of thousands of percent.
+    `where(i)` is the location (file, row) of return i; NaN returns are ignored."""
+    ret = np.asarray(ret, dtype=float)
+    size = np.abs(ret)
+    known = np.isfinite(size)
+    fix = "give returns as fractions (0.015 = 1.5 %)"
+    if known.any() and np.median(size[known]) > MAX_MEDIAN_ABS_RETURN:
+        median = float(np.median(size[known]))
+        i = int(np.flatnonzero(known & (size > MAX_MEDIAN_ABS_RETURN))[0])
+        raise InputError(f"{symbol}: median |daily return| is {median:.3g} (e.g. {ret[i]:g} on {_day(dates[i])}): "
+                         "the returns look like percent", where(i), f"{fix}: divide them by 100")
+    huge = np.flatnonzero(known & (size >= MAX_ABS_RETURN))
+    if len(huge):
+        i = int(huge[0])
+        raise InputError(f"{symbol} on {_day(dates[i])}: daily return {ret[i]:g} is a move of {ret[i]:+,.0%}",
+                         where(i), f"{fix}; fix the units or the row")
+
+
+def check_price_steps(prices, dates, symbol: str, column: str, where: Callable[[int], str]) -> None:
+    """Refuse a contract price that changes by a factor >= MAX_PRICE_FACTOR between two
+    consecutive sessions that have one (e.g. cents then dollars: ×100). Only for prices of
+    a contract, > 0; a back-adjusted level near zero changes by such factors legitimately."""
+    prices = np.asarray(prices, dtype=float)
+    idx = np.flatnonzero(np.isfinite(prices) & (prices > 0))
+    if len(idx) < 2:
+        return
+    factor = prices[idx[1:]] / prices[idx[:-1]]
+    bad = np.flatnonzero((factor >= MAX_PRICE_FACTOR) | (factor <= 1 / MAX_PRICE_FACTOR))
+    if len(bad):
+        prev, i = int(idx[bad[0]]), int(idx[bad[0] + 1])
+        raise InputError(f"{symbol} on {_day(dates[i])}: {column} jumps from {prices[prev]:g} to {prices[i]:g} "
+                         f"(×{prices[i] / prices[prev]:.3g}) in one session", where(i),
+                         "check the units of the row (a price in cents among dollars?) and fix or drop it")
+
+
+def _day(value) -> str:
+    return str(pd.Timestamp(value).date())
 
 
 def hash_files(paths, extra: str = "") -> str:

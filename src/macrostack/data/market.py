@@ -72,6 +72,19 @@ def _as_date(value, key: str) -> date | None:
         raise InputError(f"cannot parse date {value!r}", key, "use YYYY-MM-DD") from exc
 
 
+def _check_within(dates: np.ndarray, bounds: dict[str, date | None], dataset: str) -> None:
+    """Refuse a start or end outside the data's sessions: a run would silently cover less
+    than it says (an audited period is the period asked for)."""
+    if not len(dates):
+        raise InputError(f"dataset {dataset!r} has no bars for this universe", "data.universe",
+                         "see `macrostack data list`")
+    first, last = dates[0].item(), dates[-1].item()
+    for key, day in bounds.items():
+        if day is not None and not first <= day <= last:
+            raise InputError(f"{key} {day} is outside the data: dataset {dataset!r} has sessions {first} → {last}",
+                             f"data.{key} (--{key})", f"choose dates between {first} and {last}")
+
+
 def load_market_data(
     store: MarketStore,
     dataset: str = DEFAULT_DATASET,
@@ -103,15 +116,14 @@ def load_market_data(
 
     # The session calendar: every date on which any instrument of the universe has a bar.
     cal = con.execute(
-        "SELECT DISTINCT date FROM bars WHERE dataset = ? AND list_contains(?, symbol)"
-        + (" AND date <= ?" if end_d else "") + " ORDER BY date",
-        [dataset, symbols] + ([end_d] if end_d else []),
+        "SELECT DISTINCT date FROM bars WHERE dataset = ? AND list_contains(?, symbol) ORDER BY date",
+        [dataset, symbols],
     ).fetchnumpy()["date"]
     dates = np.asarray(cal).astype("datetime64[D]")
+    _check_within(dates, {"start": start_d, "end": end_d}, dataset)
+    if end_d:
+        dates = dates[dates <= np.datetime64(end_d, "D")]
     first = 0 if start_d is None else int(np.searchsorted(dates, np.datetime64(start_d, "D")))
-    if first >= len(dates):
-        raise InputError(f"no sessions on or after {start_d} in dataset {dataset!r}", "start",
-                         "choose an earlier start")
     lo = max(first - warmup, 0)
     dates = dates[lo:]
     start_index = first - lo

@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from macrostack.config import OverlayConfig
+from macrostack.config import OverlayConfig, load_yaml
 from macrostack.errors import InputError
+from macrostack.userfiles import read_text
 
 COLUMNS = ("start", "end", "scope", "target", "tilt", "reason")
 SCOPES = ("asset_class", "sleeve", "symbol")
@@ -28,11 +29,13 @@ def read_tilts(path: str | Path) -> pd.DataFrame:
     if not path.exists():
         raise InputError("overlay file not found", str(path), "check overlay.file")
     try:
-        if path.suffix.lower() in (".yaml", ".yml"):
-            raw = yaml.safe_load(path.read_text()) or {}
+        if path.suffix.lower() in (".yaml", ".yml"):  # the config's loader: duplicate keys are errors too
+            raw = load_yaml(read_text(path, "overlay file"), str(path)) or {}
             frame = pd.DataFrame(raw.get("tilts", []) if isinstance(raw, dict) else raw)
         else:
             frame = pd.read_csv(path)
+    except InputError:
+        raise
     except (yaml.YAMLError, pd.errors.ParserError, ValueError) as exc:
         raise InputError(f"cannot read overlay file ({str(exc).splitlines()[0]})", str(path)) from None
     missing = [c for c in COLUMNS if c not in frame.columns]

@@ -7,6 +7,13 @@ taken to be in USD. An optional instruments file (CSV/Parquet, column `symbol` p
 `name, asset_class, currency, point_size, cost`) adds metadata; `cost` (per unit of
 notional traded) otherwise comes from the `cost` argument, recorded in the dataset's
 parameters.
+
+Column names are matched without case or surrounding spaces (`Close` is `close`); any other
+column is an error, so a misspelt `returns` is never dropped silently. Values in the wrong
+units are refused with their row (thresholds in `macrostack.data.dataset`): returns that
+look like percent or move 1,000 % in a day, and, when returns come from `close`, a close
+that changes ×10 or more in one session. `close` next to a `return` column may be
+back-adjusted (near zero such levels change by any factor), so it is not checked then.
 """
 
 from __future__ import annotations
@@ -16,16 +23,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from macrostack.data.dataset import Dataset, hash_files
+from macrostack.data.dataset import Dataset, check_price_steps, check_return_units, hash_files
 from macrostack.errors import InputError
+from macrostack.userfiles import check_readable
 
 REQUIRED = ("date", "symbol", "close")
+OPTIONAL = ("return",)
 INSTRUMENT_OPTIONAL = ("name", "asset_class", "currency", "point_size", "cost")
 
 
 def _read_table(path: Path) -> pd.DataFrame:
-    if not path.exists():
-        raise InputError("file not found", str(path), "check the path")
+    check_readable(path)
     try:
         if path.suffix.lower() in (".parquet", ".pq"):
             return pd.read_parquet(path)
@@ -50,16 +58,36 @@ def _numeric(frame: pd.DataFrame, column: str, path: Path, optional: bool = Fals
     return values
 
 
+def _check_units(data: pd.DataFrame, path: Path, close_is_return_basis: bool) -> None:
+    """Refuse values in the wrong units, naming the file row (`dataset.check_return_units`).
+    Without a `return` column, `close` is the return basis, so its day-to-day factor is
+    checked too (a ÷50 close is a −98 % return, inside the return bound)."""
+    for symbol, pos in data.groupby("symbol", sort=False).indices.items():
+        def where(i, pos=pos):
+            return f"{path}, row {pos[i] + 2}"  # file row: the header is row 1; data rows are in file order
+        dates = data["date"].to_numpy()[pos]
+        if close_is_return_basis:
+            check_price_steps(data["adjusted_close"].to_numpy()[pos], dates, symbol, "close", where)
+        check_return_units(data["ret"].to_numpy()[pos], dates, symbol, where)
+
+
 def load(path: str | Path, instruments_path: str | Path | None = None, name: str = "generic",
          cost: float = 0.0, progress=None) -> Dataset:
     """Read a long-format price file (and optional instruments file) into a `Dataset`."""
     path = Path(path)
     frame = _read_table(path)
     frame.columns = [str(c).strip().lower() for c in frame.columns]
+    repeated = sorted({c for c in frame.columns if list(frame.columns).count(c) > 1})
+    if repeated:
+        raise InputError(f"column(s) {repeated} appear twice (names ignore case)", str(path), "keep one of each")
     missing = [c for c in REQUIRED if c not in frame.columns]
     if missing:
         raise InputError(f"missing column(s) {missing} (have {list(frame.columns)})", str(path),
                          "the file needs date,symbol,close[,return]")
+    unknown = [c for c in frame.columns if c not in (*REQUIRED, *OPTIONAL)]
+    if unknown:  # a misspelt `returns` would otherwise be dropped and the returns recomputed from close
+        raise InputError(f"unknown column(s) {unknown}", str(path),
+                         f"use {', '.join(REQUIRED)} and optionally {', '.join(OPTIONAL)}; rename or drop the others")
     try:  # ISO 8601 only: a day-first or month-first date is ambiguous
         dates = pd.to_datetime(frame["date"].astype("string"), errors="coerce", format="ISO8601")
     except (TypeError, ValueError) as exc:  # e.g. mixed time zones
@@ -98,6 +126,7 @@ def load(path: str | Path, instruments_path: str | Path | None = None, name: str
             raise InputError(f"row {i + 2}: close {close[i]} <= 0 and no 'return' column", str(path),
                              "add a 'return' column for levels that can be <= 0")
         data["ret"] = data.groupby("symbol", sort=False)["adjusted_close"].pct_change()
+    _check_units(data, path, close_is_return_basis="return" not in frame.columns)
     if not (np.isfinite(cost) and cost >= 0):
         raise InputError(f"cost {cost} must be a finite number >= 0", "--cost")
 
@@ -132,4 +161,5 @@ def load(path: str | Path, instruments_path: str | Path | None = None, name: str
     return Dataset(name=name, source="generic", parameters={"path": str(path.resolve()), "cost": cost,
                    "instruments": str(Path(instruments_path).resolve()) if instruments_path else None},
                    # the --cost default changes the data, so it is part of its identity
-                   instruments=ins, bars=data, content_hash=hash_files(files, extra=f"cost={cost!r}"))
+                   instruments=ins, bars=data, content_hash=hash_files(files, extra=f"cost={cost!r}"),
+                   origin=str(path))

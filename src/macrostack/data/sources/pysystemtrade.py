@@ -86,8 +86,9 @@ import numpy as np
 import pandas as pd
 
 from macrostack.data.calendar import asof
-from macrostack.data.dataset import FX_COLUMNS, Dataset, hash_files
+from macrostack.data.dataset import FX_COLUMNS, Dataset, check_price_steps, check_return_units, hash_files
 from macrostack.errors import InputError
+from macrostack.userfiles import check_readable
 
 SOURCE = "pysystemtrade"
 ADJ_DIR, MULT_DIR, FX_DIR, CFG_DIR = "adjusted_prices_csv", "multiple_prices_csv", "fx_prices_csv", "csvconfig"
@@ -124,8 +125,7 @@ def _read_table(path: Path, required: tuple[str, ...], numeric: tuple[str, ...] 
 
     If typed reading fails (a non-number in a numeric column), the file is re-read as text so
     that `_parse_numbers` can name the offending line."""
-    if not path.is_file():
-        raise InputError("file not found", str(path), "restore the file or point to the right folder")
+    check_readable(path, fix="restore the file or point to the right folder")
     dtype = {TS_COL: "string", **{c: "string" for c in text}, **{c: "float64" for c in numeric}}
     try:
         frame = pd.read_csv(path, engine="pyarrow", dtype=dtype)
@@ -228,7 +228,11 @@ def read_multiple(path: Path) -> pd.DataFrame:
             raise InputError(f"contract id {_show(frame[c].iloc[i])} is not YYYYMMDD", _where(path, i, c),
                              "write contract ids like 20240600 (year, month, day or 00) or leave the cell empty")
         out[c.lower()] = ids
-    return _last_per_session(out, ts, "price")
+    sessions = _last_per_session(out, ts, "price")
+    for c in CONTRACT_PRICES:
+        check_price_steps(sessions[c.lower()], sessions["date"], path.stem, c,
+                          lambda i, c=c: f"{path}, session {sessions['date'].iloc[i].date()}, column {c}")
+    return sessions
 
 
 def read_fx(path: Path, currency: str) -> pd.DataFrame:
@@ -260,8 +264,7 @@ def read_config(folder: Path) -> tuple[pd.DataFrame, pd.Series, list[Path]]:
 
 def _read_config_table(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
     """A small config CSV read as text; Instrument must be unique."""
-    if not path.is_file():
-        raise InputError("config file not found", str(path), f"restore {CFG_DIR}/{path.name}")
+    check_readable(path, "config file", fix=f"restore {CFG_DIR}/{path.name}")
     try:
         frame = pd.read_csv(path, dtype="string", skipinitialspace=True)
     except ValueError as exc:
@@ -386,9 +389,11 @@ def load(path: str | Path, name: str = SOURCE, progress=None) -> Dataset:
     for f, code in zip(adj_files, codes):
         row = config.loc[code]
         mult_path = root / MULT_DIR / f.name
-        has_mult = mult_path.is_file()
+        has_mult = mult_path.exists()  # a directory or unreadable file there is an error, not "absent"
         mult = read_multiple(mult_path) if has_mult else None
         bars, ref_price = instrument_bars(code, read_adjusted(f), mult, fx_tables.get(row["Currency"]))
+        source = f"{f}" + (f" and {MULT_DIR}/{mult_path.name}" if has_mult else "")  # r = Δadjusted / PRICE
+        check_return_units(bars["ret"], bars["date"], code, lambda i, source=source: source)
         files_read += [f] + ([mult_path] if has_mult else [])
         cost = cost_per_notional(float(spreads.get(code, 0.0)), row["PerBlock"], row["Percentage"],
                                  row["Pointsize"], ref_price)
@@ -407,7 +412,7 @@ def load(path: str | Path, name: str = SOURCE, progress=None) -> Dataset:
         name=name, source=SOURCE, parameters={"path": str(root)},
         instruments=pd.DataFrame(instruments), bars=pd.concat(bars_list, ignore_index=True),
         fx=fx,
-        content_hash=hash_files(files_read),
+        content_hash=hash_files(files_read), origin=str(root),
     )
 
 
@@ -419,7 +424,7 @@ def _read_fx_tables(root: Path, codes: list[str], config: pd.DataFrame) -> dict[
         if ccy == "USD" or ccy in tables:
             continue
         fx_path = root / FX_DIR / f"{ccy}USD.csv"
-        if not fx_path.is_file():
+        if not fx_path.exists():
             raise InputError(f"instrument {code} is priced in {ccy} but {fx_path} does not exist",
                              str(root / CFG_DIR / "instrumentconfig.csv"),
                              f"add {FX_DIR}/{ccy}USD.csv (DATETIME,PRICE = USD per {ccy}) or fix the Currency")

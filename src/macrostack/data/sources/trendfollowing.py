@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from macrostack.data.dataset import Dataset, hash_files
+from macrostack.data.dataset import Dataset, check_return_units, hash_files
 from macrostack.errors import InputError
 
 PACKAGE = "trendfollowing"
@@ -90,6 +90,10 @@ def load(name: str = PACKAGE, progress=None) -> Dataset:
         raise InputError("price/return panels do not match the descriptive file", str(paths["prices"]),
                          f"reinstall {PACKAGE}")
 
+    for ticker in returns.columns:
+        check_return_units(returns[ticker].to_numpy(), returns.index, symbols[ticker],
+                           lambda i, ticker=ticker: f"{paths['returns']}, column {ticker!r}")
+
     # Long form: one bar per (ticker, date) where the continuous price exists.
     dates = prices.index.to_numpy()
     price_arr = prices.to_numpy(dtype=float)
@@ -121,6 +125,7 @@ def load(name: str = PACKAGE, progress=None) -> Dataset:
     return Dataset(
         name=name, source=PACKAGE, parameters={"package_version": dist_version},
         instruments=instruments, bars=bars, content_hash=hash_files(paths.values()),
+        origin=str(paths["returns"].parent),
     )
 
 
