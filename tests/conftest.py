@@ -14,6 +14,14 @@ SHARED = Path(os.environ.get("MACROSTACK_SHARED", Path(__file__).resolve().paren
 PYSYSTEMTRADE = SHARED / "data" / "pysystemtrade"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def runs_home(tmp_path_factory) -> Path:
+    """The default output folder of every test (and its child processes): never the user's own."""
+    path = tmp_path_factory.mktemp("runs_home")
+    os.environ["MACROSTACK_RUNS"] = str(path)
+    return path
+
+
 @pytest.fixture(scope="session")
 def tf_store_path(tmp_path_factory) -> Path:
     """A store file holding the default `trendfollowing` dataset (ingested once per session)."""

@@ -220,7 +220,8 @@ def data_check(dataset: str = DatasetOpt, store: Optional[Path] = StoreOpt) -> N
 
 
 # ---------------------------------------------------------------------------- runs
-OutOpt = typer.Option(Path("runs"), "--out", help="Directory holding run directories and the run catalog.")
+OutOpt = typer.Option(None, "--out", help="Folder of run folders and the run catalog "
+                                          "(default: $MACROSTACK_RUNS, else the user data dir's runs/).")
 JsonOpt = typer.Option(False, "--json", help="Print machine-readable JSON instead of tables.")
 QuietOpt = typer.Option(False, "--quiet", "-q", help="No progress bars or tables; errors still print.")
 
@@ -299,7 +300,7 @@ def run_cmd(
     start: Optional[str] = typer.Option(None, "--start", help="First session that counts (YYYY-MM-DD)."),
     end: Optional[str] = typer.Option(None, "--end", help="Last session (YYYY-MM-DD)."),
     run_id: Optional[str] = typer.Option(None, "--run-id", help="Run id (default: profile + content hash)."),
-    out: Path = OutOpt,
+    out: Optional[Path] = OutOpt,
     store: Optional[Path] = StoreOpt,
     no_report: bool = typer.Option(False, "--no-report", help="Skip report.html (faster sweeps)."),
     as_json: bool = JsonOpt,
@@ -328,13 +329,19 @@ def run_cmd(
 
 @app.command("runs")
 @handles_input_errors
-def runs_cmd(out: Path = OutOpt, as_json: bool = JsonOpt) -> None:
-    """List the runs in the catalog."""
+def runs_cmd(out: Optional[Path] = OutOpt, as_json: bool = JsonOpt) -> None:
+    """List every complete run in the output folder (the catalog, repaired from the run folders)."""
+    from macrostack.runs.address import runs_dir
     from macrostack.runs.catalog import list_runs
 
+    out = runs_dir(out)
     runs = list_runs(out)
     if as_json:
         _print_json(runs.astype(object).where(runs.notna(), None).to_dict(orient="records"))
+        return
+    if runs.empty:
+        console.print(f"no runs in {out} yet: make one with `macrostack run`, or pass --out (or set MACROSTACK_RUNS)",
+                      highlight=False, markup=False)
         return
     table = Table(title=f"runs in {out}")
     for col in ("run id", "created (UTC)", "profile", "dataset", "period", "CAGR", "vol", "Sharpe", "max DD", "audit"):
@@ -348,9 +355,10 @@ def runs_cmd(out: Path = OutOpt, as_json: bool = JsonOpt) -> None:
 
 @app.command("show")
 @handles_input_errors
-def show_cmd(run: str, out: Path = OutOpt, as_json: bool = JsonOpt) -> None:
+def show_cmd(run: str, out: Optional[Path] = OutOpt, as_json: bool = JsonOpt) -> None:
     """Summarise one run: metrics, stage statuses, audit verdict."""
-    from macrostack.runs.artifacts import read_json, resolve_run
+    from macrostack.runs.address import resolve_run
+    from macrostack.runs.artifacts import read_json
 
     path = resolve_run(out, run)
     manifest = read_json(path / "manifest.json")
@@ -363,10 +371,11 @@ def show_cmd(run: str, out: Path = OutOpt, as_json: bool = JsonOpt) -> None:
 
 @app.command("audit")
 @handles_input_errors
-def audit_cmd(run: str, out: Path = OutOpt, as_json: bool = JsonOpt) -> None:
+def audit_cmd(run: str, out: Optional[Path] = OutOpt, as_json: bool = JsonOpt) -> None:
     """Re-check a run's weight lifecycle from its artifacts alone; exit 1 if a check fails."""
     from macrostack.audit import audit_run
-    from macrostack.runs.artifacts import read_json, resolve_run
+    from macrostack.runs.address import resolve_run
+    from macrostack.runs.artifacts import read_json
 
     path = resolve_run(out, run)
     manifest = read_json(path / "manifest.json")
@@ -447,14 +456,14 @@ def sanity_cmd(
 @handles_input_errors
 def report_cmd(
     run: str,
-    out: Path = OutOpt,
+    out: Optional[Path] = OutOpt,
     html: Optional[Path] = typer.Option(None, "--html", help="Output file (default: RUN/report.html)."),
     start: Optional[str] = typer.Option(None, "--start", help="Weights heatmaps from this date."),
     end: Optional[str] = typer.Option(None, "--end", help="Weights heatmaps to this date."),
 ) -> None:
     """Write the self-contained HTML report of a run (works offline)."""
     from macrostack.report import write_report
-    from macrostack.runs.artifacts import resolve_run
+    from macrostack.runs.address import resolve_run
 
     bar, advance = progress_bar(1, "report")
     with bar:
@@ -468,20 +477,21 @@ def report_cmd(
 def compare_cmd(
     base: str = typer.Argument(..., help="Baseline run (e.g. allocator off)."),
     other: str = typer.Argument(..., help="Other run (e.g. allocator on)."),
-    out: Path = OutOpt,
+    out: Optional[Path] = OutOpt,
     html: Optional[Path] = typer.Option(None, "--html",
                                         help="Output HTML file (default: OUT/compare-BASE-vs-OTHER.html)."),
     as_json: bool = JsonOpt,
 ) -> None:
     """Two-pass audit: headline deltas, equity ratio, worst periods, de-risking events, regimes."""
     from macrostack.compare import HEADLINE, compare_runs
-    from macrostack.runs.artifacts import resolve_run
+    from macrostack.runs.address import resolve_run
 
     if as_json and html is not None:
         raise InputError("--json prints the comparison and writes no HTML", "compare --html", "drop one of them")
     base_dir, other_dir = resolve_run(out, base), resolve_run(out, other)
     if html is None and not as_json:
-        html = out / f"compare-{base_dir.name}-vs-{other_dir.name}.html"
+        from macrostack.runs.address import runs_dir
+        html = runs_dir(out) / f"compare-{base_dir.name}-vs-{other_dir.name}.html"
     result = compare_runs(base_dir, other_dir, html)
     if as_json:
         _print_json(result)

@@ -22,7 +22,8 @@ from macrostack.errors import InputError
 from macrostack.metrics import performance_metrics
 from macrostack.runs import catalog
 from macrostack.attribution import attribute, sleeve_contributions, sleeve_summary, sleeves_frame
-from macrostack.runs.artifacts import read_json, read_table, resolve_run, write_json, write_table
+from macrostack.runs.address import resolve_run, runs_dir
+from macrostack.runs.artifacts import read_json, read_table, write_json, write_table
 from macrostack.runs.directory import check_replace, clean_stale, out_lock, publish, stage
 from macrostack.runs.ids import check_run_id, inside
 from macrostack.runs.writer import write_ledger
@@ -114,7 +115,7 @@ def _final_folder(out: Path, run_id: str, force: bool) -> Path:
 
 
 def run_stack(config: str | Path | StackConfig = "core", *, start=None, end=None, run_id: str | None = None,
-              out: Path = Path("runs"), store: Path | None = None, progress=None, report: bool = True,
+              out: Path | None = None, store: Path | None = None, progress=None, report: bool = True,
               force: bool = False) -> RunResult:
     """Run a stack end to end and publish `out/<run id>/` whole, or nothing.
 
@@ -125,7 +126,7 @@ def run_stack(config: str | Path | StackConfig = "core", *, start=None, end=None
         check_run_id(run_id)
     cfg = config if isinstance(config, StackConfig) else load_config(config)
     cfg = with_dates(cfg, start, end)
-    out = Path(out)
+    out = runs_dir(out)
     if out.exists() and not out.is_dir():
         raise InputError("is a file, not a folder", str(out), "pass --out a folder (it is created if missing)")
     catalog.check(out)

@@ -84,13 +84,3 @@ def jsonable(value):
 
 def write_json(path: Path, data: dict) -> None:
     path.write_text(json.dumps(jsonable(data), indent=2, sort_keys=True) + "\n")
-
-
-def resolve_run(out: Path, run: str) -> Path:
-    """A run directory from an id (under `out`) or a path."""
-    path = Path(run)
-    if not (path / "manifest.json").exists():
-        path = out / run
-    if not (path / "manifest.json").exists():
-        raise InputError(f"no run {run!r} (looked in {out})", "run", "see `macrostack runs`, or pass --out")
-    return path
