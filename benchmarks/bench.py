@@ -18,7 +18,7 @@ from macrostack.config import load_config
 from macrostack.data.ingest import ingest
 from macrostack.data.market import load_market_data
 from macrostack.data.store import MarketStore
-from macrostack.run import run_stack
+from macrostack.runner import run_stack
 from macrostack.simulate import simulate, warmup_sessions
 
 

@@ -35,7 +35,7 @@ def tf_store_path(tmp_path_factory) -> Path:
 def short_runs(tf_store_path, tmp_path_factory) -> dict[str, Path]:
     """Real runs on 2016–2020, made once for the report and compare tests (which only read them,
     or copy them before changing anything): `core` (allocator on), `trend_only` (allocator off)."""
-    from macrostack.run import run_stack
+    from macrostack.runner import run_stack
 
     out = tmp_path_factory.mktemp("short_runs")
     return {name: run_stack(name, start="2016-01-01", end="2020-12-31", out=out, store=tf_store_path).path

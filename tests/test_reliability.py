@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 
 from macrostack.cli import app
 from macrostack.errors import InputError
-from macrostack.run import run_stack
+from macrostack.runner import run_stack
 from macrostack.runs import catalog
 from macrostack.runs.directory import clean_stale, publish, stage
 from macrostack.runs.ids import check_run_id, inside
@@ -223,7 +223,7 @@ def test_publish_without_rename_exchange_and_restore_after_a_crash(tmp_path, mon
 # ------------------------------------------------------------------ 4. interrupted work
 DRIVER = """
 import os, signal, sys
-import macrostack.run as run
+import macrostack.runner as run
 sig, point = sys.argv[1], sys.argv[2]
 original = getattr(run, point)
 def patched(*args, **kwargs):
@@ -339,7 +339,7 @@ def test_a_full_disk_during_ingest_leaves_the_store_as_it_was(tmp_path):
 
 
 def test_permission_denied_on_the_output_folder_is_one_line(tf_store_path, tmp_path, monkeypatch):
-    import macrostack.run as run_module
+    import macrostack.runner as run_module
 
     def denied(out, run_id):
         raise PermissionError(13, "Permission denied", str(out))

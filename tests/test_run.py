@@ -12,7 +12,7 @@ from macrostack.audit import audit_run
 from macrostack.cli import app
 from macrostack.config import load_config, parse_config
 from macrostack.errors import InputError
-from macrostack.run import run_stack
+from macrostack.runner import run_stack
 
 PERIOD = {"start": "2016-01-01", "end": "2020-12-31"}
 

@@ -308,7 +308,7 @@ def run_cmd(
     force: bool = typer.Option(False, "--force", help="Replace an existing run of the same id (atomically)."),
 ) -> None:
     """Run a stack over real data: ingest the default dataset if needed, simulate, audit, write artifacts and report."""
-    from macrostack.run import run_stack
+    from macrostack.runner import run_stack
 
     bar, advance = progress_bar(4, "first run: ingest trendfollowing", enabled=not (quiet or as_json))
     with bar:
@@ -434,7 +434,7 @@ def sanity_cmd(
 ) -> None:
     """Promotion gate: sign-only, equal-weight, daily check of one sleeve; prints its Sharpe."""
     from macrostack.config import load_config
-    from macrostack.run import load_run_data, with_dates
+    from macrostack.runner import load_run_data, with_dates
     from macrostack.sanity import sanity_check
 
     cfg = with_dates(load_config(profile), start, end)

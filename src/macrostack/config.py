@@ -260,6 +260,21 @@ class StackConfig(Strict):
         """The full config with every default filled in (JSON types)."""
         return self.model_dump(mode="json")
 
+    def with_(self, **changes) -> StackConfig:
+        """A new config with dotted paths set, validated exactly like YAML:
+        `cfg.with_(**{"risk_targeting.target_vol": 0.15, "sleeves.trend.weight": 2})`."""
+        raw = self.resolved()
+        for dotted, value in changes.items():
+            node, keys = raw, dotted.split(".")
+            for key in keys[:-1]:
+                child = node.get(key) if isinstance(node, dict) else None
+                if not isinstance(child, dict):
+                    raise InputError(f"{key!r} of {dotted!r} is not a config section", "with_",
+                                     "see `macrostack config show core` for the paths")
+                node = child
+            node[keys[-1]] = value
+        return parse_config(raw, "with_")
+
     def config_hash(self) -> str:
         return hashlib.sha256(json.dumps(self.resolved(), sort_keys=True).encode()).hexdigest()
 
