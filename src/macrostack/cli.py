@@ -310,19 +310,27 @@ def run_cmd(
     """Run a stack over real data: ingest the default dataset if needed, simulate, audit, write artifacts and report."""
     from macrostack.runner import run_stack
 
-    bar, advance = progress_bar(4, "first run: ingest trendfollowing", enabled=not (quiet or as_json))
-    with bar:
-        result = run_stack(config, start=start, end=end, run_id=run_id, out=out, store=store, progress=advance,
-                           report=not no_report, force=force)
+    live = not (quiet or as_json) and sys.stderr.isatty()
+    if live:
+        from macrostack.kernels import kernels_cold
+        if kernels_cold():
+            err_console.print("compiling kernels (once per machine, ~10 s) …", highlight=False)
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err_console,
+                  transient=True, disable=not live) as bar:
+        task = bar.add_task(f"run {config}")
+        result = run_stack(config, start=start, end=end, run_id=run_id, out=out, store=store, report=not no_report,
+                           force=force, on_stage=lambda text: bar.update(task, description=f"run {config}: {text}"))
     if not result.catalogued:
-        err_console.print(f"[yellow]note:[/] the run catalog in {out} was busy; `macrostack runs` lists the run "
-                          "all the same", highlight=False)
+        err_console.print(f"[yellow]note:[/] the run catalog in {result.path.parent} was busy; `macrostack runs` "
+                          "lists the run all the same", highlight=False)
     if as_json:
         _print_json(_run_summary(result.manifest, result.audit, result.path))
     elif quiet:
         typer.echo(str(result.path))
     else:
         _print_run(result.manifest, result.audit, result.path)
+        console.print("time: " + " · ".join(f"{k} {v:.2f} s" for k, v in result.timings.items() if v >= 0.005),
+                      highlight=False, markup=False)
     if result.audit["verdict"] != "PASS":
         raise typer.Exit(code=1)
 

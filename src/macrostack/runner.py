@@ -115,12 +115,14 @@ def _final_folder(out: Path, run_id: str, force: bool) -> Path:
 
 
 def run_stack(config: str | Path | StackConfig = "core", *, start=None, end=None, run_id: str | None = None,
-              out: Path | None = None, store: Path | None = None, progress=None, report: bool = True,
+              out: Path | None = None, store: Path | None = None, on_stage=None, report: bool = True,
               force: bool = False) -> RunResult:
     """Run a stack end to end and publish `out/<run id>/` whole, or nothing.
 
     The run id (given, or `default_run_id`) is checked before anything is computed; an
-    existing run of that id is left untouched unless `force` (then replaced atomically)."""
+    existing run of that id is left untouched unless `force` (then replaced atomically).
+    `on_stage(text)` is told as each stage starts (load, the layers, artifacts, audit, report)."""
+    tell = on_stage or (lambda text: None)
     t0 = time.perf_counter()
     if run_id is not None:
         check_run_id(run_id)
@@ -132,14 +134,16 @@ def run_stack(config: str | Path | StackConfig = "core", *, start=None, end=None
     catalog.check(out)
     if run_id is not None:
         _final_folder(out, run_id, force)
-    md = load_run_data(cfg, store, progress)
+    tell("load market data")
+    md = load_run_data(cfg, store, lambda n, text: tell(f"first run: ingest {DEFAULT_DATASET}: {text}"))
     t_load = time.perf_counter() - t0
     run_id = run_id or check_run_id(default_run_id(cfg, md.data_hash), "config name")
     final = _final_folder(out, run_id, force)
     lhash = layers_hash(cfg, md.data_hash)
     scalars = _precomputed(cfg, out, lhash) if cfg.allocator.mode == "precomputed" else None
 
-    ledger = simulate(cfg, md, scalars)
+    ledger = simulate(cfg, md, scalars, on_stage=tell)
+    tell("metrics and attribution")
     d = ledger.daily
     start_idx = max(ledger.ready_index, md.start_index)
     metrics = performance_metrics(
@@ -169,17 +173,21 @@ def run_stack(config: str | Path | StackConfig = "core", *, start=None, end=None
         clean_stale(out)
     tmp = stage(out, run_id)
     try:
+        tell("artifacts")
         write_ledger(tmp, ledger, md, cfg.execution.lag)
         write_table(tmp / "sleeves.parquet", sleeves_frame(ledger.dates, parts))
         write_json(tmp / "manifest.json", manifest)
+        tell("audit")
         audit = audit_run(tmp, read_json(tmp / "manifest.json"))
         manifest["audit"] = audit["verdict"]
         write_json(tmp / "manifest.json", manifest)
         if report:
             from macrostack.report import write_report  # plotly import is slow: only when reporting
             t_report = time.perf_counter()
+            tell("report")
             write_report(tmp)
             t_report = time.perf_counter() - t_report
+        tell("publish")
         with out_lock(out):
             publish(tmp, final, force)
             catalogued = catalog.record(out, manifest, final)

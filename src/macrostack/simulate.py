@@ -15,6 +15,7 @@ own earlier decisions produced. At rebalance j the loop:
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -113,16 +114,24 @@ def _inert(name: str, sc, why: str, hint: str, statuses: dict, notes: dict) -> N
     notes[name] = f"{why}; {hint}"
 
 
-def simulate(cfg: StackConfig, md: MarketData, precomputed_scalars: np.ndarray | None = None) -> Ledger:
-    """Run the stack over `md` and return the Ledger. See the module docstring for the cycle."""
+def simulate(cfg: StackConfig, md: MarketData, precomputed_scalars: np.ndarray | None = None,
+             on_stage: Callable[[str], None] | None = None) -> Ledger:
+    """Run the stack over `md` and return the Ledger. See the module docstring for the cycle.
+    `on_stage(name)` is told when each stage starts (for a progress display)."""
     timings: dict[str, float] = {}
     clock = time.perf_counter()
+    tell = on_stage or (lambda name: None)
 
-    def lap(name: str) -> None:
+    def lap(name: str, then: str | None = None) -> None:
+        """Close stage `name` (its seconds go to `timings`); `then` is the stage that starts."""
         nonlocal clock
         now = time.perf_counter()
         timings[name] = timings.get(name, 0.0) + now - clock
         clock = now
+        if then:
+            tell(then)
+
+    tell("instrument vol")
 
     returns, costs = md.returns, md.field("cost")
     n_sessions, n = returns.shape
@@ -133,7 +142,7 @@ def simulate(cfg: StackConfig, md: MarketData, precomputed_scalars: np.ndarray |
     # Layer 1: engines → signals; signal → sleeve weights at unit risk.
     trad = sleeves.tradable(returns, cfg.signals.stale_after)[reb]
     vol = sleeves.instrument_vol(returns, cfg.signals)[reb]
-    lap("instrument_vol")
+    lap("instrument_vol", then="engines")
     stages: dict[str, np.ndarray] = {}
     statuses: dict[str, str] = {}
     inert_notes: dict[str, str] = {}
@@ -155,7 +164,7 @@ def simulate(cfg: StackConfig, md: MarketData, precomputed_scalars: np.ndarray |
     with ThreadPoolExecutor(max_workers=max(1, len(runnable))) as pool:
         futures = {name: pool.submit(ENGINES[sc.engine].signal, md, sc.params, reb) for name, sc in runnable.items()}
         computed = {name: f.result() for name, f in futures.items()}
-    lap("engines")
+    lap("engines", then="sleeve sizing")
     for name, sc in runnable.items():
         signal = computed[name]
         if not np.isfinite(signal).any():
@@ -173,7 +182,7 @@ def simulate(cfg: StackConfig, md: MarketData, precomputed_scalars: np.ndarray |
     for name, w in sleeve_w.items():
         stages[f"signal:{name}"] = np.nan_to_num(signals[name])
         stages[f"sleeve:{name}"] = w
-    lap("sleeve_sizing")
+    lap("sleeve_sizing", then="policy → construction → overlay")
 
     # Layer 2: engine policy gates (lagged one rebalance); Layer 3: construction; Layer 4: overlay.
     gates, policy_diag = policy.sleeve_gates(cfg.policy, list(sleeve_w), md, reb)
@@ -190,12 +199,12 @@ def simulate(cfg: StackConfig, md: MarketData, precomputed_scalars: np.ndarray |
     w_pre = sum(sleeve_pre.values())
     construction_diag = {**{f"omega:{k}": v for k, v in omega.items()},
                          **{f"tilt:{k}": v for k, v in sleeve_tilt.items()}}
-    lap("policy+construction+overlay")
+    lap("policy+construction+overlay", then="risk targeting")
 
     # Layer 5: risk targeting (vectorised over rebalances).
     rt = RiskTargeting(cfg.risk_targeting).apply(w_pre, returns, reb)
     statuses["risk_targeting"] = "effective"
-    lap("risk_targeting")
+    lap("risk_targeting", then="allocator state" if cfg.allocator.mode == "compute" else "rebalance loop")
 
     # Layer 6 set-up.
     mode = cfg.allocator.mode
@@ -207,7 +216,7 @@ def simulate(cfg: StackConfig, md: MarketData, precomputed_scalars: np.ndarray |
         first_held = int(min(reb[active_rt[0]] + cfg.execution.lag, n_sessions)) if len(active_rt) else n_sessions
         allocator = Allocator(get_profile(cfg.allocator.profile), n_sessions, corr[CORR_SHORT], corr[CORR_LONG],
                               cfg.allocator.min_sessions_in_regime, start=first_held)
-        lap("allocator_state")
+        lap("allocator_state", then="rebalance loop (allocator → execution → P&L)")
     elif mode == "precomputed":
         if precomputed_scalars is None or len(precomputed_scalars) != len(reb):
             raise InputError("precomputed scalars do not match this run's rebalances", "allocator.precomputed_run",
