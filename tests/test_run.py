@@ -228,6 +228,7 @@ def test_broken_run_files_are_one_line_errors(short_runs, tmp_path):
     fails(["compare", "trend_only", "core", "--json", "--html", str(tmp_path / "c.html")], "compare --html")
     (out / "core" / "audit.json").write_text("{not json")
     fails(["show", "core"], "audit.json", "unreadable JSON")
+    shutil.copy(short_runs["core"] / "audit.json", out / "core" / "audit.json")
     (out / "core" / "daily.parquet").write_bytes(b"PAR1 broken")
     fails(["audit", "core"], "daily.parquet", "unreadable Parquet")
     (out / "trend_only" / "costs.parquet").unlink()

@@ -308,11 +308,10 @@ def runs_cmd(out: Path = OutOpt, as_json: bool = JsonOpt) -> None:
 @handles_input_errors
 def show_cmd(run: str, out: Path = OutOpt, as_json: bool = JsonOpt) -> None:
     """Summarise one run: metrics, stage statuses, audit verdict."""
-    from macrostack.runs.artifacts import read_json, resolve_run
+    from macrostack.runs.artifacts import read_run, resolve_run
 
     path = resolve_run(out, run)
-    manifest = read_json(path / "manifest.json")
-    audit = read_json(path / "audit.json")
+    manifest, audit = read_run(path)
     if as_json:
         _print_json(_run_summary(manifest, audit, path))
         return
@@ -324,10 +323,10 @@ def show_cmd(run: str, out: Path = OutOpt, as_json: bool = JsonOpt) -> None:
 def audit_cmd(run: str, out: Path = OutOpt, as_json: bool = JsonOpt) -> None:
     """Re-check a run's weight lifecycle from its artifacts alone; exit 1 if a check fails."""
     from macrostack.audit import audit_run
-    from macrostack.runs.artifacts import read_json, resolve_run
+    from macrostack.runs.artifacts import read_run, resolve_run
 
     path = resolve_run(out, run)
-    manifest = read_json(path / "manifest.json")
+    manifest, _ = read_run(path)
     result = audit_run(path, manifest, write=False)
     if as_json:
         _print_json(result)
