@@ -19,11 +19,12 @@ import numpy as np
 import pandas as pd
 
 from macrostack.config import parse_config
+from macrostack.errors import InputError
 from macrostack.layers.risk_targeting import portfolio_variance
 from macrostack.metrics import performance_metrics
 from macrostack.pnl import held_panel
-from macrostack.errors import InputError
-from macrostack.runs.artifacts import RESTORE, check_dates, check_run_tables, expected_tables, read_table, write_json
+from macrostack.runs.artifacts import (RESTORE, check_dates, check_run_tables, expected_tables, read_session_panel,
+                                       read_table, write_json)
 
 TOL = 1e-10  # absolute tolerance for re-derived floating-point quantities
 STAGES = ("w_pre", "w_rt", "w_alloc", "w_exec")
@@ -77,9 +78,9 @@ class RunFiles:
         self.stages = {str(s): g["weight"].to_numpy().reshape(n_reb, n) for s, g in w.groupby("stage", observed=True)}
         self.daily = read_table(path / "daily.parquet")
         self.dates = pd.DatetimeIndex(self.daily["date"])
-        self.held = self._session_panel("positions.parquet")
-        self.returns = self._session_panel("returns.parquet")
-        self.costs = self._session_panel("costs.parquet")
+        self.held = read_session_panel(path / "positions.parquet", self.symbols, self.dates)
+        self.returns = read_session_panel(path / "returns.parquet", self.symbols, self.dates)
+        self.costs = read_session_panel(path / "costs.parquet", self.symbols, self.dates)
         self.rt = self._rebalance_table("risk_targeting")
         self.alloc = self._rebalance_table("allocator")
         self.events = read_table(path / "layers" / "execution_events.parquet")
@@ -89,11 +90,6 @@ class RunFiles:
         if "sleeves.parquet" in tables:
             self.sleeves = read_table(path / "sleeves.parquet", list(tables["sleeves.parquet"][0]))
             check_dates(self.sleeves, self.dates, path / "sleeves.parquet", "daily.parquet")
-
-    def _session_panel(self, name: str) -> np.ndarray:
-        frame = read_table(self.path / name, ["date", *self.symbols])
-        check_dates(frame, self.dates, self.path / name, "daily.parquet")
-        return frame[self.symbols].to_numpy()
 
     def _rebalance_table(self, layer: str) -> pd.DataFrame:
         path = self.path / "layers" / f"{layer}.parquet"

@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from macrostack.layers.allocator import REGIMES
-from macrostack.runs.artifacts import check_dates, read_run, read_table
+from macrostack.runs.artifacts import read_run, read_session_panel, read_table
 
 __all__ = ["REGIMES", "HEATMAP_STAGES", "RunData", "load_run", "load_weights"]
 
@@ -75,13 +75,6 @@ def _optional_table(path: Path, first: pd.Timestamp) -> pd.DataFrame | None:
     return _ready(read_table(path), first) if path.exists() else None
 
 
-def _session_panel(path: Path, symbols: list[str], dates: pd.DatetimeIndex) -> np.ndarray:
-    """[sessions × symbols] of a per-session table, checked to be on daily.parquet's `dates`."""
-    frame = read_table(path, ["date", *symbols])
-    check_dates(frame, dates, path, "daily.parquet")
-    return frame[symbols].to_numpy()
-
-
 def load_run(run_dir: Path) -> RunData:
     """Load a run directory (ready period). InputError (naming the file) if it is not a complete,
     consistent run directory (`artifacts.read_run`; session tables on daily.parquet's dates)."""
@@ -95,8 +88,8 @@ def load_run(run_dir: Path) -> RunData:
     daily = daily_all.iloc[ready:].reset_index(drop=True)
     dates = pd.DatetimeIndex(pd.to_datetime(daily["date"]))
     first = dates[0] if len(dates) else pd.Timestamp.max
-    positions = _session_panel(run_dir / "positions.parquet", symbols, all_dates)[ready:]
-    returns = _session_panel(run_dir / "returns.parquet", symbols, all_dates)[ready:]
+    positions = read_session_panel(run_dir / "positions.parquet", symbols, all_dates)[ready:]
+    returns = read_session_panel(run_dir / "returns.parquet", symbols, all_dates)[ready:]
 
     layers = run_dir / "layers"
     classes = manifest["data"].get("asset_classes") or {}

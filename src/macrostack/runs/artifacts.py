@@ -184,6 +184,14 @@ def check_dates(frame: pd.DataFrame, dates: pd.DatetimeIndex, path: Path, of: st
         raise InputError(f"dates differ from {of} at row {k} ({seen} vs {want})", str(path), RESTORE)
 
 
+def read_session_panel(path: Path, symbols: list[str], dates: pd.DatetimeIndex) -> np.ndarray:
+    """[sessions × symbols] of a per-session table (positions, returns, costs), checked to be on
+    `dates` (daily.parquet's)."""
+    frame = read_table(path, ["date", *symbols])
+    check_dates(frame, dates, path, "daily.parquet")
+    return frame[list(symbols)].to_numpy()
+
+
 def read_run(run_dir: Path) -> tuple[dict, dict]:
     """(manifest, audit) of a complete, consistent run directory: checked manifest.json and
     audit.json, and every table's footer (`check_run_tables`). InputError naming the file."""
