@@ -369,6 +369,8 @@ def test_scalar_is_in_minimum_to_one_and_follows_the_regime_ewma(net, name, seed
     s = v["scalar"]
     assert np.all((s > 0) & (s <= 1.0) & (s >= profile.minimum))
     previous = 1.0
+    # Exact: the same IEEE operations in the same order as the numba kernel (no transcendental
+    # function; numba without fastmath never fuses a·b + c into an FMA).
     for d in range(len(net)):  # the recursion, from the regime path and this profile
         expected = min(1.0, max(profile.minimum, previous + profile.alpha * (profile.scalars[v["regime"][d]] - previous)))
         assert s[d] == expected

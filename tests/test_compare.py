@@ -144,9 +144,10 @@ def test_compare_without_html_writes_nothing(runs, tmp_path, monkeypatch):
 def test_runs_without_common_sessions_are_refused(runs, tmp_path):
     shifted = tmp_path / "shifted"
     shutil.copytree(runs[0], shifted)
-    daily = read_table(shifted / "daily.parquet")
-    daily["date"] = daily["date"] + pd.DateOffset(years=30)
-    write_table(shifted / "daily.parquet", daily)
+    for path in shifted.rglob("*.parquet"):  # every table, so the run stays consistent in itself
+        table = read_table(path)
+        table["date"] = table["date"] + pd.DateOffset(years=30)
+        write_table(path, table)
     with pytest.raises(InputError, match="no sessions in common") as err:
         compare_runs(runs[1], shifted, tmp_path / "c.html")
     assert "fix:" in str(err.value)

@@ -239,9 +239,13 @@ def test_write_report_custom_out_and_weights_range(runs, tmp_path):
 
 
 def test_report_without_sleeves_parquet_skips_the_sleeve_chart(runs, tmp_path):
+    """A run made before attribution: no sleeves.parquet and no attribution in its manifest."""
     copy = tmp_path / "run"
     shutil.copytree(runs["core"], copy)
     (copy / "sleeves.parquet").unlink()
+    manifest = json.loads((copy / "manifest.json").read_text())
+    del manifest["attribution"]
+    (copy / "manifest.json").write_text(json.dumps(manifest))
     (copy / "report.html").unlink(missing_ok=True)
     text = write_report(copy).read_text()
     assert '<section id="sleeves">' not in text and '<section id="classes">' in text

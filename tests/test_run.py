@@ -70,12 +70,16 @@ def test_audit_detects_a_tampered_position(core_run, tmp_path):
 
 
 def test_two_runs_are_byte_identical(tf_store_path, tmp_path):
+    """Reproducibility on one machine and install (README): the same config on the same data
+    gives byte-identical artifacts, and the manifest records what identifies the run."""
     a = run_stack("trend_only", **PERIOD, out=tmp_path / "a", store=tf_store_path)
     b = run_stack("trend_only", **PERIOD, out=tmp_path / "b", store=tf_store_path)
     files = sorted(p.relative_to(a.path) for p in a.path.rglob("*") if p.is_file())
     assert len(files) >= 10
     for f in files:
         assert (a.path / f).read_bytes() == (b.path / f).read_bytes(), f
+    manifest = json.loads((a.path / "manifest.json").read_text())
+    assert manifest["config_hash"] and manifest["data"]["content_hash"] and manifest["macrostack_version"]
 
 
 def test_precomputed_replay_is_bit_identical_and_guarded(core_run, tf_store_path):
@@ -224,6 +228,7 @@ def test_broken_run_files_are_one_line_errors(short_runs, tmp_path):
     fails(["compare", "trend_only", "core", "--json", "--html", str(tmp_path / "c.html")], "compare --html")
     (out / "core" / "audit.json").write_text("{not json")
     fails(["show", "core"], "audit.json", "unreadable JSON")
+    shutil.copy(short_runs["core"] / "audit.json", out / "core" / "audit.json")
     (out / "core" / "daily.parquet").write_bytes(b"PAR1 broken")
     fails(["audit", "core"], "daily.parquet", "unreadable Parquet")
     (out / "trend_only" / "costs.parquet").unlink()

@@ -22,7 +22,7 @@ import pandas as pd
 
 from macrostack.config import StackConfig
 from macrostack.runs.address import resolve_run
-from macrostack.runs.artifacts import read_json, read_table
+from macrostack.runs.artifacts import read_audit, read_manifest, read_table
 
 HELD = "held"  # the daily held weights (positions.parquet): the panel the P&L uses
 
@@ -41,7 +41,7 @@ class Run:
 
     @functools.cached_property
     def manifest(self) -> dict:
-        return read_json(self.path / "manifest.json")
+        return read_manifest(self.path / "manifest.json")
 
     @property
     def id(self) -> str:
@@ -93,7 +93,7 @@ class Run:
     @property
     def audit(self) -> dict:
         """The weight-lifecycle audit written with the run (verdict, checks, questions)."""
-        return read_json(self.path / "audit.json")
+        return read_audit(self.path / "audit.json")
 
     def report(self, path: str | Path | None = None) -> Path:
         """(Re)write the self-contained HTML report; returns its path (default RUN/report.html)."""

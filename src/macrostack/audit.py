@@ -19,10 +19,12 @@ import numpy as np
 import pandas as pd
 
 from macrostack.config import parse_config
+from macrostack.errors import InputError
 from macrostack.layers.risk_targeting import portfolio_variance
 from macrostack.metrics import performance_metrics
 from macrostack.pnl import held_panel
-from macrostack.runs.artifacts import read_table, write_json
+from macrostack.runs.artifacts import (RESTORE, check_dates, check_run_tables, expected_tables, read_session_panel,
+                                       read_table, write_json)
 
 TOL = 1e-10  # absolute tolerance for re-derived floating-point quantities
 STAGES = ("w_pre", "w_rt", "w_alloc", "w_exec")
@@ -52,29 +54,57 @@ def _worst(err: np.ndarray, dates) -> tuple[float, str]:
 
 
 class RunFiles:
-    """The artifacts of one run directory, as arrays."""
+    """The artifacts of one run directory, as arrays. InputError (naming the file) when a table is
+    missing, unreadable, short of a column or a row, or its dates disagree with the others."""
 
     def __init__(self, path: Path, manifest: dict):
         self.path = path
         self.manifest = manifest
+        check_run_tables(path, manifest)
         self.cfg = parse_config(manifest["config"], f"{path}/manifest.json")
+        tables = expected_tables(manifest)
         w = read_table(path / "weights.parquet")
         self.symbols = list(manifest["data"]["symbols"])
         self.reb_dates = pd.DatetimeIndex(pd.unique(w["date"]))
         n_reb, n = len(self.reb_dates), len(self.symbols)
+        if n_reb != manifest["n_rebalances"]:
+            raise InputError(f"{n_reb} rebalance dates, the manifest says {manifest['n_rebalances']}",
+                             str(path / "weights.parquet"), RESTORE)
         self.stage_counts = w.groupby("stage", observed=True).size().to_dict()
+        uneven = [str(s) for s, k in self.stage_counts.items() if k != n_reb * n]
+        if uneven:
+            raise InputError(f"stage(s) {uneven[:3]} lack rows (expected {n_reb} rebalances × {n} symbols)",
+                             str(path / "weights.parquet"), RESTORE)
         self.stages = {str(s): g["weight"].to_numpy().reshape(n_reb, n) for s, g in w.groupby("stage", observed=True)}
         self.daily = read_table(path / "daily.parquet")
         self.dates = pd.DatetimeIndex(self.daily["date"])
-        self.held = read_table(path / "positions.parquet", self.symbols).to_numpy()
-        self.returns = read_table(path / "returns.parquet", self.symbols).to_numpy()
-        self.costs = read_table(path / "costs.parquet", self.symbols).to_numpy()
-        self.rt = read_table(path / "layers" / "risk_targeting.parquet")
-        self.alloc = read_table(path / "layers" / "allocator.parquet")
+        self.held = read_session_panel(path / "positions.parquet", self.symbols, self.dates)
+        self.returns = read_session_panel(path / "returns.parquet", self.symbols, self.dates)
+        self.costs = read_session_panel(path / "costs.parquet", self.symbols, self.dates)
+        self.rt = self._rebalance_table("risk_targeting")
+        self.alloc = self._rebalance_table("allocator")
         self.events = read_table(path / "layers" / "execution_events.parquet")
+        self._check_events()
         self.reb_idx = self.dates.get_indexer(self.reb_dates)
-        sleeves = path / "sleeves.parquet"
-        self.sleeves = read_table(sleeves) if sleeves.exists() else None
+        self.sleeves = None
+        if "sleeves.parquet" in tables:
+            self.sleeves = read_table(path / "sleeves.parquet", list(tables["sleeves.parquet"][0]))
+            check_dates(self.sleeves, self.dates, path / "sleeves.parquet", "daily.parquet")
+
+    def _rebalance_table(self, layer: str) -> pd.DataFrame:
+        path = self.path / "layers" / f"{layer}.parquet"
+        frame = read_table(path)
+        check_dates(frame, self.reb_dates, path, "the rebalances of weights.parquet")
+        return frame
+
+    def _check_events(self) -> None:
+        ev, where = self.events, str(self.path / "layers" / "execution_events.parquet")
+        reb = pd.to_numeric(ev["rebalance"], errors="coerce").to_numpy(dtype=float)
+        if not ((reb >= 0) & (reb < len(self.reb_dates)) & (reb == np.round(reb))).all():
+            raise InputError("a rebalance number is not one of the run's rebalances", where, RESTORE)
+        unknown = sorted(set(ev["symbol"].astype(str)) - set(self.symbols))
+        if unknown:
+            raise InputError(f"unknown symbol(s) {unknown[:3]}", where, RESTORE)
 
 
 def run_checks(f: RunFiles) -> list[Check]:
@@ -97,11 +127,16 @@ def run_checks(f: RunFiles) -> list[Check]:
     vol = np.sqrt(portfolio_variance(w_rt, f.returns, f.reb_idx, rtc.vol_lookback, rtc.estimator, rtc.ewma_lambda))
     unclipped = active & (f.rt["clipped"].to_numpy() == 0) & (f.rt["sigma_unit"].to_numpy() >= rtc.vol_floor)
     v_err = np.where(unclipped, vol - rtc.target_vol, 0.0)
+    w_pre = f.stages["w_pre"]
+    with np.errstate(invalid="ignore", divide="ignore"):  # the layer's own operations: u = w_pre / G, w_rt = u · L
+        rt_err = w_rt - np.where(active[:, None], w_pre / np.abs(w_pre).sum(axis=1)[:, None] * np.nan_to_num(lev)[:, None], 0.0)
     e1, d1 = _worst(g_err, f.reb_dates)
     e2, d2 = _worst(v_err, f.reb_dates)
-    checks.append(Check(2, "risk targeting: G(w_rt) = L and ex-ante vol = target where unclipped",
-                        e1 <= TOL and e2 <= TOL, max(e1, e2), d1 if e1 >= e2 else d2,
-                        f"|G−L| max {e1:.2e}; ex-ante vol re-estimated from returns.parquet ({rtc.estimator}, "
+    e3, d3 = _worst(rt_err, f.reb_dates)
+    worst = max((e1, d1), (e2, d2), (e3, d3))
+    checks.append(Check(2, "risk targeting: w_rt = L · w_pre / G(w_pre), G(w_rt) = L, ex-ante vol = target where unclipped",
+                        max(e1, e2, e3) <= TOL, worst[0], worst[1],
+                        f"|w_rt − L·w_pre/G| max {e3:.2e}; |G−L| max {e1:.2e}; ex-ante vol re-estimated from returns.parquet ({rtc.estimator}, "
                         f"{rtc.vol_lookback} sessions) minus target max {e2:.2e} over {int(unclipped.sum())} unclipped "
                         f"rebalances; {int((f.rt['clipped'] != 0).sum())} clipped"))
 
@@ -118,7 +153,7 @@ def run_checks(f: RunFiles) -> list[Check]:
     evented = np.zeros_like(diff)
     if len(f.events):
         cols = pd.Index(f.symbols).get_indexer(f.events["symbol"])
-        evented[f.events["rebalance"].to_numpy(), cols] = True
+        evented[f.events["rebalance"].to_numpy(dtype=int), cols] = True
     unexplained = diff & ~evented
     e = float(np.abs(np.where(unexplained, f.stages["w_exec"] - f.stages["w_alloc"], 0.0)).max(initial=0.0))
     rows = np.flatnonzero(unexplained.any(axis=1))

@@ -366,11 +366,10 @@ def runs_cmd(out: Optional[Path] = OutOpt, as_json: bool = JsonOpt) -> None:
 def show_cmd(run: str, out: Optional[Path] = OutOpt, as_json: bool = JsonOpt) -> None:
     """Summarise one run: metrics, stage statuses, audit verdict."""
     from macrostack.runs.address import resolve_run
-    from macrostack.runs.artifacts import read_json
+    from macrostack.runs.artifacts import read_run
 
     path = resolve_run(out, run)
-    manifest = read_json(path / "manifest.json")
-    audit = read_json(path / "audit.json")
+    manifest, audit = read_run(path)
     if as_json:
         _print_json(_run_summary(manifest, audit, path))
         return
@@ -383,10 +382,10 @@ def audit_cmd(run: str, out: Optional[Path] = OutOpt, as_json: bool = JsonOpt) -
     """Re-check a run's weight lifecycle from its artifacts alone; exit 1 if a check fails."""
     from macrostack.audit import audit_run
     from macrostack.runs.address import resolve_run
-    from macrostack.runs.artifacts import read_json
+    from macrostack.runs.artifacts import read_run
 
     path = resolve_run(out, run)
-    manifest = read_json(path / "manifest.json")
+    manifest, _ = read_run(path)
     result = audit_run(path, manifest, write=False)
     if as_json:
         _print_json(result)

@@ -37,8 +37,10 @@ to a unit risk, so a constant factor cancels at risk targeting; what matters is 
 relative size across instruments and over time. Every value at session t reads returns <= t.
 
 The EMAs and σ are computed in one pass by a numba kernel (`_ewmac_kernel.raw_forecasts`,
-pandas' EWM recursion, equal to `rolling.ewma` to the last bit); the forecast scaling is
-numpy over whole panels.
+pandas' EWM recursion, equal to `rolling.ewma` to the last bit on the same log index); the
+forecast scaling is numpy over whole panels. The kernel's log1p is the C library's; numpy's
+own (SIMD, on AVX-512 CPUs) differs by 1 ulp on a few % of returns, so a numpy-built log index
+gives forecasts equal within 1e-9, not to the bit (tests/tolerances.py).
 """
 
 from __future__ import annotations

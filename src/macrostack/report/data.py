@@ -15,17 +15,14 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from macrostack.errors import InputError
 from macrostack.layers.allocator import REGIMES
-from macrostack.runs.artifacts import read_json, read_table
+from macrostack.runs.artifacts import read_run, read_session_panel, read_table
 
 __all__ = ["REGIMES", "HEATMAP_STAGES", "RunData", "load_run", "load_weights"]
 
 
 # The stages after construction whose weights a PM compares (sizes in multiples of NAV).
 HEATMAP_STAGES = ("w_pre", "w_rt", "w_alloc", "w_exec")
-_REQUIRED = ("manifest.json", "daily.parquet", "positions.parquet", "returns.parquet", "weights.parquet",
-             "layers/risk_targeting.parquet")
 
 
 @dataclass
@@ -79,24 +76,20 @@ def _optional_table(path: Path, first: pd.Timestamp) -> pd.DataFrame | None:
 
 
 def load_run(run_dir: Path) -> RunData:
-    """Load a run directory (ready period). InputError if it is not a complete run directory."""
+    """Load a run directory (ready period). InputError (naming the file) if it is not a complete,
+    consistent run directory (`artifacts.read_run`; session tables on daily.parquet's dates)."""
     run_dir = Path(run_dir)
-    missing = [f for f in _REQUIRED if not (run_dir / f).exists()]
-    if missing:
-        raise InputError(f"not a complete run directory (missing {', '.join(missing)})", str(run_dir),
-                         "pass the directory `macrostack run` printed, or a run id under --out")
-    manifest = read_json(run_dir / "manifest.json")
-    audit_path = run_dir / "audit.json"
-    audit = read_json(audit_path) if audit_path.exists() else None
+    manifest, audit = read_run(run_dir)
     symbols = list(manifest["data"]["symbols"])
 
     daily_all = read_table(run_dir / "daily.parquet")
-    ready = int(manifest.get("ready_index", 0))
+    all_dates = pd.DatetimeIndex(daily_all["date"])
+    ready = manifest["ready_index"]
     daily = daily_all.iloc[ready:].reset_index(drop=True)
     dates = pd.DatetimeIndex(pd.to_datetime(daily["date"]))
     first = dates[0] if len(dates) else pd.Timestamp.max
-    positions = read_table(run_dir / "positions.parquet", symbols).to_numpy()[ready:]
-    returns = read_table(run_dir / "returns.parquet", symbols).to_numpy()[ready:]  # same calendar as daily
+    positions = read_session_panel(run_dir / "positions.parquet", symbols, all_dates)[ready:]
+    returns = read_session_panel(run_dir / "returns.parquet", symbols, all_dates)[ready:]
 
     layers = run_dir / "layers"
     classes = manifest["data"].get("asset_classes") or {}

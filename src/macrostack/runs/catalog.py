@@ -131,11 +131,11 @@ def run_folders(out: Path) -> dict[str, Path]:
 def _folder_row(folder: Path) -> list | None:
     """A catalog row rebuilt from a run folder's manifest (None when the manifest is damaged).
     The folder's name is the id it is found by (a copied or renamed run keeps its manifest)."""
-    from macrostack.runs.artifacts import read_json
+    from macrostack.runs.artifacts import read_manifest
 
     manifest_file = folder / "manifest.json"
     try:
-        manifest = read_json(manifest_file)
+        manifest = read_manifest(manifest_file)
         created = datetime.fromtimestamp(os.stat(manifest_file).st_mtime, timezone.utc).replace(tzinfo=None)
         return [folder.name, *manifest_row(manifest, folder, created)[1:]]
     except (InputError, KeyError, TypeError, AttributeError, OSError):
