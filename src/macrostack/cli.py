@@ -6,6 +6,7 @@ Every bad input ends as one line `error: …` on stderr and exit code 2.
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from pathlib import Path
 from typing import Optional
@@ -20,6 +21,21 @@ from macrostack.errors import InputError, os_error
 
 app = typer.Typer(help="macrostack: a layered, auditable backtester for systematic futures portfolios.",
                   no_args_is_help=True, add_completion=False)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from macrostack import __version__
+        typer.echo(f"macrostack {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="Print the version and exit.")) -> None:
+    """macrostack: a layered, auditable backtester for systematic futures portfolios."""
+
+
 data_app = typer.Typer(help="Market store: ingest, list, inspect and check datasets.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 
@@ -67,6 +83,9 @@ def handles_input_errors(func):
             raise _error_line("terminated (SIGTERM) — nothing half-made was left behind", 143) from None
         except KeyboardInterrupt:
             raise _error_line("interrupted (Ctrl-C) — nothing half-made was left behind", 130) from None
+        except BrokenPipeError:  # `macrostack … | head`: the reader left; not an error of ours
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - so that the interpreter's final flush is silent
+            raise typer.Exit(code=0) from None
         except OSError as exc:
             raise _error_line(escape(str(os_error(exc))), 2) from None
         except Exception as exc:
@@ -168,6 +187,18 @@ def _instrument_table(st, dataset: str) -> None:
     console.print(table)
 
 
+def _known_symbol(symbol: str, symbols: list[str], dataset: str) -> str:
+    """`symbol` as the dataset spells it (case-insensitive); InputError with close matches otherwise."""
+    import difflib
+
+    by_upper = {s.upper(): s for s in symbols}
+    if symbol.upper() in by_upper:
+        return by_upper[symbol.upper()]
+    close = [by_upper[m] for m in difflib.get_close_matches(symbol.upper(), list(by_upper), n=3, cutoff=0.6)]
+    hint = f"did you mean {', '.join(close)}?" if close else "see `macrostack data list -d " + dataset + "`"
+    raise InputError(f"unknown symbol {symbol!r} in dataset {dataset!r}", "data info", hint)
+
+
 @data_app.command("info")
 @handles_input_errors
 def data_info(symbol: str, dataset: str = DatasetOpt, store: Optional[Path] = StoreOpt) -> None:
@@ -177,9 +208,7 @@ def data_info(symbol: str, dataset: str = DatasetOpt, store: Optional[Path] = St
 
     with MarketStore(store, read_only=True) as st:
         ins = st.instruments(dataset).set_index("symbol")
-        if symbol not in ins.index:
-            raise InputError(f"unknown symbol {symbol!r} in dataset {dataset!r}", "data info",
-                             "see `macrostack data list`")
+        symbol = _known_symbol(symbol, list(ins.index), dataset)
         rep = check_dataset(st, dataset).set_index("symbol").loc[symbol]
         stats = st.con.execute("SELECT stddev_samp(ret) * sqrt(252) AS vol, avg(ret) * 252 AS mean FROM bars "
                                "WHERE dataset = $d AND symbol = $s", {"d": dataset, "s": symbol}).fetchone()
@@ -409,15 +438,15 @@ def audit_cmd(run: str, out: Optional[Path] = OutOpt, as_json: bool = JsonOpt) -
 @config_app.command("show")
 @handles_input_errors
 def config_show(name: str = typer.Argument("core", help="Profile name or YAML file.")) -> None:
-    """Print a resolved config (every default filled in) as YAML, then its hash as a comment."""
-    import yaml
-
+    """Print a resolved config (every default filled in) as YAML commented with each key's meaning,
+    then its hash as a comment: `config show core > mine.yaml`, edit, `run mine.yaml`."""
     from macrostack.config import load_config
+    from macrostack.config_text import commented_yaml
 
     cfg = load_config(name)
     # typer.echo, not rich: the output must be exact YAML (`config show core > my.yaml` then
     # `run my.yaml`), and rich wraps long lines at the terminal width.
-    typer.echo(yaml.safe_dump(cfg.resolved(), sort_keys=False, allow_unicode=True), nl=False)
+    typer.echo(commented_yaml(cfg), nl=False)
     typer.echo(f"# config hash: {cfg.config_hash()}")
 
 
@@ -426,8 +455,10 @@ def config_list() -> None:
     """List the bundled profiles."""
     from macrostack.config import bundled_profiles, load_config
 
-    for name in bundled_profiles():
-        console.print(f"{name:12s} {load_config(name).description}", markup=False)
+    names = bundled_profiles()
+    width = max(map(len, names))
+    for name in names:
+        typer.echo(f"{name:<{width}}  {load_config(name).description}")
 
 
 @app.command("sanity")
@@ -438,8 +469,9 @@ def sanity_cmd(
     start: Optional[str] = typer.Option(None, "--start"),
     end: Optional[str] = typer.Option(None, "--end"),
     store: Optional[Path] = StoreOpt,
+    min_sharpe: float = typer.Option(0.2, "--min-sharpe", help="PASS when the net Sharpe is at least this."),
 ) -> None:
-    """Promotion gate: sign-only, equal-weight, daily check of one sleeve; prints its Sharpe."""
+    """Promotion gate: sign-only, equal-weight, daily check of one sleeve; PASS/FAIL on its net Sharpe (exit 1 on FAIL)."""
     from macrostack.config import load_config
     from macrostack.runner import load_run_data, with_dates
     from macrostack.sanity import sanity_check
@@ -457,6 +489,11 @@ def sanity_cmd(
     table.add_row("turnover / year", f"{res['turnover_per_year']:.1f}")
     table.add_row("period", f"{res['first_date']} → {res['last_date']}")
     console.print(table)
+    passed = res["sharpe_net"] == res["sharpe_net"] and res["sharpe_net"] >= min_sharpe
+    console.print(f"gate: [bold {'green' if passed else 'red'}]{'PASS' if passed else 'FAIL'}[/] "
+                  f"(net Sharpe {res['sharpe_net']:.2f} {'>=' if passed else '<'} {min_sharpe:.2f})", highlight=False)
+    if not passed:
+        raise typer.Exit(code=1)
 
 
 @app.command("report")

@@ -28,11 +28,13 @@ class Strict(BaseModel):
 
 
 class DataConfig(Strict):
-    dataset: str = "trendfollowing"
+    """Which market data: a dataset of the store, its instruments, the period and the rebalance schedule."""
+    dataset: str = Field("trendfollowing", description="dataset name in the market store (`macrostack data list`)")
     universe: list[str] | None = Field(None, description="symbols; null = every instrument of the dataset")
     start: date | None = Field(None, description="first session that counts; null = first ready session")
-    end: date | None = None
-    schedule: Literal["D", "W-FRI", "M"] = "W-FRI"
+    end: date | None = Field(None, description="last session; null = the data's last")
+    schedule: Literal["D", "W-FRI", "M"] = Field("W-FRI", description="rebalance sessions: D daily, W-FRI weekly, "
+                                                                      "M month-end")
 
     @field_validator("universe")
     @classmethod
@@ -51,13 +53,15 @@ class DataConfig(Strict):
 class TrendParams(Strict):
     """Multi-horizon time-series momentum (SYSTEM.md §1)."""
     horizons: dict[Literal["long", "medium", "short"], float] = Field(
-        default_factory=lambda: {"long": 0.5, "medium": 0.3, "short": 0.2})
+        default_factory=lambda: {"long": 0.5, "medium": 0.3, "short": 0.2},
+        description="horizon weights: long 252 sessions (skip 21), medium 84 (skip 10), short 21 (skip 5)")
     feature_weights: dict[Literal["momentum", "breakout", "slope"], float] = Field(
-        default_factory=lambda: {"momentum": 0.5, "breakout": 0.3, "slope": 0.2})
-    z_window: int = Field(252, ge=20, le=2520)
-    z_min_periods: int = Field(126, ge=10)
-    z_clip: float = Field(3.0, gt=0)
-    cross_sectional: bool = False
+        default_factory=lambda: {"momentum": 0.5, "breakout": 0.3, "slope": 0.2},
+        description="per horizon: return/vol, position in range, EMA slope/vol")
+    z_window: int = Field(252, ge=20, le=2520, description="sessions of each feature's rolling z-score")
+    z_min_periods: int = Field(126, ge=10, description="sessions before the z-score is defined")
+    z_clip: float = Field(3.0, gt=0, description="z-scores clipped at ±this")
+    cross_sectional: bool = Field(False, description="z-score across instruments too (removes the net trend)")
 
     @model_validator(mode="after")
     def _check(self):
@@ -71,9 +75,10 @@ class TrendParams(Strict):
 
 class EwmacParams(Strict):
     """EWMA crossover (SYSTEM.md §1): speeds (fast, slow) in sessions, forecasts scaled to avg |10|, capped."""
-    speeds: list[tuple[int, int]] = Field(default_factory=lambda: [(8, 32), (16, 64), (32, 128), (64, 256)])
-    vol_span: int = Field(25, ge=5, le=500)
-    forecast_cap: float = Field(20.0, gt=0)
+    speeds: list[tuple[int, int]] = Field(default_factory=lambda: [(8, 32), (16, 64), (32, 128), (64, 256)],
+                                          description="(fast, slow) EMA spans in sessions")
+    vol_span: int = Field(25, ge=5, le=500, description="EWMA span of the price-change vol σ_price (sessions)")
+    forecast_cap: float = Field(20.0, gt=0, description="|forecast| cap (average |forecast| is scaled to 10)")
 
     @model_validator(mode="after")
     def _speeds(self):
@@ -84,7 +89,8 @@ class EwmacParams(Strict):
 
 class CsmomParams(Strict):
     """Cross-sectional momentum: lookback (sessions) → weight; market neutral."""
-    lookbacks: dict[int, float] = Field(default_factory=lambda: {63: 0.4, 126: 0.35, 252: 0.25})
+    lookbacks: dict[int, float] = Field(default_factory=lambda: {63: 0.4, 126: 0.35, 252: 0.25},
+                                        description="lookback (sessions) → weight of its cross-sectional z")
     stale_after: int = Field(10, ge=1, le=100, description="rank only instruments with a bar this recently")
 
     @model_validator(mode="after")
@@ -110,10 +116,13 @@ ENGINE_PARAMS = {"trend": TrendParams, "ewmac": EwmacParams, "csmom": CsmomParam
 
 
 class SleeveConfig(Strict):
-    engine: Literal["trend", "ewmac", "csmom", "carry", "vol_carry"] = "trend"
-    weight: float = Field(1.0, ge=0)
+    """One sleeve: an engine, its static mixing weight and its parameters."""
+    engine: Literal["trend", "ewmac", "csmom", "carry", "vol_carry"] = Field(
+        "trend", description="trend | ewmac | csmom | carry | vol_carry")
+    weight: float = Field(1.0, ge=0, description="static mixing weight ω (normalised to sum 1; 0 = off)")
     required: bool = Field(True, description="fail the run when the sleeve's data is missing (else INERT)")
-    params: TrendParams | EwmacParams | CsmomParams | CarryParams | VolCarryParams = Field(default_factory=TrendParams)
+    params: TrendParams | EwmacParams | CsmomParams | CarryParams | VolCarryParams = Field(
+        default_factory=TrendParams, description="the engine's own parameters")
 
     @model_validator(mode="before")
     @classmethod
@@ -137,9 +146,9 @@ class SleeveConfig(Strict):
 
 class SignalConfig(Strict):
     """Signal → sleeve weights: `s_i / σ_i`, then the sleeve scaled to a unit ex-ante risk."""
-    vol_halflife: int = Field(63, ge=2, le=1000)
-    vol_floor: float = Field(0.05, gt=0, le=1)
-    sleeve_unit_risk: float = Field(0.10, gt=0, le=1)
+    vol_halflife: int = Field(63, ge=2, le=1000, description="EWMA half-life of instrument vol σ_i (sessions)")
+    vol_floor: float = Field(0.05, gt=0, le=1, description="floor of σ_i (annualised)")
+    sleeve_unit_risk: float = Field(0.10, gt=0, le=1, description="each sleeve's standalone ex-ante vol before mixing")
     stale_after: int = Field(10, ge=1, le=100, description="sessions without a bar before an instrument is untradable")
 
 
@@ -169,14 +178,15 @@ class GateConfig(Strict):
 
 
 class PolicyConfig(Strict):
-    gates: list[GateConfig] = Field(default_factory=list)
+    """Engine policy (layer 2): per-sleeve gates from stress features, applied one rebalance late."""
+    gates: list[GateConfig] = Field(default_factory=list, description="none = policy off")
 
 
 class OverlayConfig(Strict):
     """Dated bounded tilts from a CSV/YAML file (start, end, scope, target, tilt, reason)."""
     file: str | None = Field(None, description="tilt file; a relative path is read from the config file's folder")
-    min_tilt: float = Field(0.5, ge=0)
-    max_tilt: float = Field(1.5, gt=0)
+    min_tilt: float = Field(0.5, ge=0, description="lowest multiplicative tilt (<= 1)")
+    max_tilt: float = Field(1.5, gt=0, description="highest multiplicative tilt (>= 1)")
 
     @model_validator(mode="after")
     def _bounds(self):
@@ -187,13 +197,14 @@ class OverlayConfig(Strict):
 
 
 class RiskTargetingConfig(Strict):
-    target_vol: float = Field(0.20, gt=0, le=2)
-    vol_lookback: int = Field(63, ge=5, le=1260)
-    leverage_floor: float = Field(1.0, ge=0)
-    leverage_cap: float = Field(7.0, gt=0, le=100)
-    vol_floor: float = Field(0.05, gt=0, le=1)
-    estimator: Literal["sample", "ewma", "ledoit_wolf"] = "sample"
-    ewma_lambda: float = Field(0.94, gt=0, lt=1)
+    """Risk targeting (layer 5): L = clip(target_vol / max(σ_u, vol_floor), floor, cap) on unit-gross weights."""
+    target_vol: float = Field(0.20, gt=0, le=2, description="annualised ex-ante vol of the book")
+    vol_lookback: int = Field(63, ge=5, le=1260, description="sessions of returns for the covariance Σ_t")
+    leverage_floor: float = Field(1.0, ge=0, description="lowest gross leverage L")
+    leverage_cap: float = Field(7.0, gt=0, le=100, description="highest gross leverage L")
+    vol_floor: float = Field(0.05, gt=0, le=1, description="σ_u below this counts as this (annualised)")
+    estimator: Literal["sample", "ewma", "ledoit_wolf"] = Field("sample", description="sample | ewma | ledoit_wolf")
+    ewma_lambda: float = Field(0.94, gt=0, lt=1, description="decay λ of the ewma estimator")
 
     @model_validator(mode="after")
     def _bounds(self):
@@ -203,10 +214,11 @@ class RiskTargetingConfig(Strict):
 
 
 class AllocatorConfig(Strict):
-    mode: Literal["off", "compute", "precomputed"] = "compute"
-    profile: Literal["H", "M", "L"] = "H"
+    """Allocator (layer 6): a regime-based brake s in (0, 1] on the whole book, one rebalance late."""
+    mode: Literal["off", "compute", "precomputed"] = Field("compute", description="off | compute | precomputed")
+    profile: Literal["H", "M", "L"] = Field("H", description="risk scalars by regime: H mild, M, L hardest")
     precomputed_run: str | None = Field(None, description="run id whose scalars to replay (mode precomputed)")
-    min_sessions_in_regime: int = Field(5, ge=1, le=252)
+    min_sessions_in_regime: int = Field(5, ge=1, le=252, description="sessions before a regime may de-escalate")
 
     @model_validator(mode="after")
     def _run(self):
@@ -218,8 +230,10 @@ class AllocatorConfig(Strict):
 
 
 class ExecutionConfig(Strict):
+    """Margin and execution (layer 7): caps, no-trade buffer, contract rounding, the P&L's lag and holding."""
     lag: int = Field(1, ge=1, le=20, description="sessions between decision close and first held session")
-    holding: Literal["constant", "drift"] = "constant"
+    holding: Literal["constant", "drift"] = Field("constant", description="constant weights, or drift with prices "
+                                                                          "between rebalances")
     instrument_cap: float | None = Field(None, gt=0, description="max |weight| per instrument")
     gross_cap: float | None = Field(None, gt=0, description="max gross exposure Σ|w|")
     no_trade_buffer: float = Field(0.0, ge=0, le=1, description="skip trades with |Δw| below this")
@@ -229,9 +243,10 @@ class ExecutionConfig(Strict):
 class StackConfig(Strict):
     name: str = Field("custom", description="names the default run id: letters, digits, '._-', no leading dot, "
                                             "<= 64 characters (it is data, never a path)")
-    description: str = ""
+    description: str = Field("", description="one line shown by `macrostack config list`")
     data: DataConfig = Field(default_factory=DataConfig)
-    sleeves: dict[str, SleeveConfig] = Field(default_factory=lambda: {"trend": SleeveConfig()})
+    sleeves: dict[str, SleeveConfig] = Field(default_factory=lambda: {"trend": SleeveConfig()},
+                                             description="Engines (layer 1): sleeve name → engine, weight, params")
     signals: SignalConfig = Field(default_factory=SignalConfig)
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
     construction: ConstructionConfig = Field(default_factory=ConstructionConfig)
