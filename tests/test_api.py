@@ -54,6 +54,8 @@ def test_run_frames_are_the_run_files(home):
 
 def test_with_changes_dotted_paths_and_validates_like_yaml(home):
     _, runs = home
+    a, b = (runs[k].path / "returns.parquet" for k in ("core", "core15"))
+    assert a.stat().st_ino == b.stat().st_ino  # same data and period: one copy on disk, linked into both
     cfg = runs["core15"].config
     assert cfg.risk_targeting.target_vol == 0.15 and cfg.name == "core"
     assert runs["core15"].manifest["metrics"]["ann_vol"] < runs["core"].manifest["metrics"]["ann_vol"]

@@ -49,7 +49,9 @@ def one_error_line(proc) -> str:
 
 
 def staging_left(out: Path) -> list[str]:
-    return [p.name for p in out.iterdir() if p.name.startswith(".") and p.name != ".lock"] if out.exists() else []
+    """Half-made folders: run staging in `out`, panel staging in `out/.market`."""
+    folders = [f for f in (out, out / ".market") if f.is_dir()]
+    return [p.name for f in folders for p in f.iterdir() if ".tmp-" in p.name or ".old-" in p.name]
 
 
 # ------------------------------------------------------------------ 1. ids and names are data

@@ -23,6 +23,7 @@ from macrostack.errors import InputError
 from macrostack.layers.risk_targeting import portfolio_variance
 from macrostack.metrics import performance_metrics
 from macrostack.pnl import held_panel
+from macrostack.runs.panels import panels_key
 from macrostack.runs.artifacts import (RESTORE, check_dates, check_run_tables, expected_tables, read_session_panel,
                                        read_table, write_json)
 
@@ -81,6 +82,10 @@ class RunFiles:
         self.held = read_session_panel(path / "positions.parquet", self.symbols, self.dates)
         self.returns = read_session_panel(path / "returns.parquet", self.symbols, self.dates)
         self.costs = read_session_panel(path / "costs.parquet", self.symbols, self.dates)
+        key = manifest.get("market_panels")  # sha256 of the panels the run used (runs made before it have none)
+        if key is not None and panels_key(self.dates, self.symbols, self.returns, self.costs) != key:
+            raise InputError("returns.parquet or costs.parquet differ from the market data the run used "
+                             "(their sha256 is not the manifest's market_panels)", str(path), RESTORE)
         self.rt = self._rebalance_table("risk_targeting")
         self.alloc = self._rebalance_table("allocator")
         self.events = read_table(path / "layers" / "execution_events.parquet")

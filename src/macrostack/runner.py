@@ -26,6 +26,7 @@ from macrostack.runs.address import resolve_run, runs_dir
 from macrostack.runs.artifacts import read_json, read_table, write_json, write_table
 from macrostack.runs.directory import check_replace, clean_stale, out_lock, publish, stage
 from macrostack.runs.ids import check_run_id, inside
+from macrostack.runs.panels import write_panels
 from macrostack.runs.writer import write_ledger
 from macrostack.simulate import Ledger, check_history, simulate, warmup_sessions
 
@@ -174,7 +175,8 @@ def run_stack(config: str | Path | StackConfig = "core", *, start=None, end=None
     tmp = stage(out, run_id)
     try:
         tell("artifacts")
-        write_ledger(tmp, ledger, md, cfg.execution.lag)
+        manifest["market_panels"] = write_panels(out, tmp, md.dates, md.symbols, md.returns, md.field("cost"))
+        write_ledger(tmp, ledger, cfg.execution.lag)
         write_table(tmp / "sleeves.parquet", sleeves_frame(ledger.dates, parts))
         write_json(tmp / "manifest.json", manifest)
         tell("audit")

@@ -81,14 +81,15 @@ def _pid_alive(pid: int) -> bool:
 def clean_stale(out: Path) -> list[str]:
     """Remove staging folders of dead processes; put back a run whose replace was interrupted.
     Returns what it did (one line each). Call it holding `out_lock`."""
+    from macrostack.runs.panels import MARKET_DIR
+
     done = []
-    if not out.is_dir():
-        return done
-    for path in out.iterdir():
+    folders = [out, out / MARKET_DIR]  # run staging, and shared market panels being written
+    for path in (p for folder in folders if folder.is_dir() for p in folder.iterdir()):
         m = _HIDDEN.fullmatch(path.name)
         if not m or not path.is_dir() or int(m["pid"]) == os.getpid() or _pid_alive(int(m["pid"])):
             continue
-        final = out / m["id"]
+        final = path.parent / m["id"]
         if m["kind"] == "old" and not final.exists():
             path.rename(final)
             done.append(f"restored {final.name} (its replace was interrupted)")

@@ -1,4 +1,4 @@
-"""Write a Ledger and its market inputs into a (staging) run directory."""
+"""Write a Ledger into a (staging) run directory (the market panels go to `runs.panels`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from macrostack.data.market import MarketData
 from macrostack.metrics import equity
 from macrostack.pnl import period_bounds
 from macrostack.runs.artifacts import panel_frame, write_table
@@ -28,7 +27,7 @@ def _in_force(ledger: Ledger, per_rebalance: np.ndarray, lag: int) -> np.ndarray
     return out
 
 
-def write_ledger(tmp: Path, ledger: Ledger, md: MarketData, lag: int) -> None:
+def write_ledger(tmp: Path, ledger: Ledger, lag: int) -> None:
     dates = pd.to_datetime(ledger.dates)
     reb_dates = dates[ledger.rebalance_idx]
     n_reb, n = len(ledger.rebalance_idx), len(ledger.symbols)
@@ -55,8 +54,6 @@ def write_ledger(tmp: Path, ledger: Ledger, md: MarketData, lag: int) -> None:
     })
     write_table(tmp / "daily.parquet", daily)
     write_table(tmp / "positions.parquet", panel_frame(ledger.dates, ledger.symbols, ledger.held))
-    write_table(tmp / "returns.parquet", panel_frame(md.dates, md.symbols, md.returns))
-    write_table(tmp / "costs.parquet", panel_frame(md.dates, md.symbols, md.field("cost")))
 
     if ledger.overlay_log is not None and len(ledger.overlay_log):
         write_table(tmp / "layers" / "overlay.parquet", ledger.overlay_log.reset_index(drop=True))
