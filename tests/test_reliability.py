@@ -154,6 +154,33 @@ def test_concurrent_identical_runs_one_lands_the_other_is_told(tf_store_path, tm
     assert len(catalog.run_folders(out)) == 1 and staging_left(out) == []
 
 
+def test_concurrent_first_runs_share_one_ingest_of_a_fresh_store(tmp_path):
+    store = tmp_path / "fresh" / "market.duckdb"
+    env = {**os.environ, "MACROSTACK_STORE": str(store)}
+    procs = [subprocess.Popen([sys.executable, "-m", "macrostack.cli", "run", "trend_only", *SHORT, "--out",
+                               str(tmp_path / "runs"), "--run-id", f"first{i}", "-q"], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(2)]
+    results = [p.communicate(timeout=600) + (p.returncode,) for p in procs]
+    assert [rc for _, _, rc in results] == [0, 0], results
+    with duckdb.connect(str(store), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM datasets").fetchone()[0] == 1
+
+
+def test_a_run_waits_for_an_ingest_holding_the_store(tf_store_path, tmp_path):
+    store = tmp_path / "market.duckdb"
+    shutil.copy(tf_store_path, store)
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time\n"
+                               "from macrostack.data.store import MarketStore\n"
+                               "with MarketStore(sys.argv[1]):\n    print('held', flush=True); time.sleep(3)",
+                               str(store)], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    t0 = time.monotonic()
+    r = cli(["run", "trend_only", *SHORT, "--out", str(tmp_path / "runs"), "-q", "--store", str(store)], store)
+    assert r.returncode == 0, r.stderr
+    assert time.monotonic() - t0 > 1.0  # it queued behind the writer instead of failing on DuckDB's lock
+    holder.wait(timeout=60)
+
+
 def test_runs_lists_complete_folders_without_rows_and_never_half_made_ones(core_like_run, tmp_path):
     out = tmp_path / "runs"
     shutil.copytree(core_like_run.path, out / "copied")  # complete, never catalogued here

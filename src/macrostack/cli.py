@@ -272,12 +272,12 @@ app.add_typer(config_app, name="config")
 
 
 def _metrics_table(m: dict, title: str) -> Table:
-    rows = [("CAGR", "cagr", "{:.2%}"), ("annualised vol", "ann_vol", "{:.2%}"), ("Sharpe", "sharpe", "{:.2f}"),
+    rows = [("CAGR", "cagr", "{:.2%}/yr"), ("annualised vol", "ann_vol", "{:.2%}"), ("Sharpe", "sharpe", "{:.2f}"),
             ("Sortino", "sortino", "{:.2f}"), ("max drawdown", "max_drawdown", "{:.2%}"),
             ("Calmar", "calmar", "{:.2f}"), ("worst month", "worst_month", "{:.2%}"), ("hit rate", "hit_rate", "{:.1%}"),
-            ("skew", "skew", "{:.2f}"), ("avg gross leverage", "avg_gross_leverage", "{:.2f}"),
-            ("avg net leverage", "avg_net_leverage", "{:.2f}"), ("turnover / year", "turnover_per_year", "{:.1f}"),
-            ("cost drag / year", "cost_drag", "{:.2%}"), ("realised / target vol", "realised_vol_ratio", "{:.2f}")]
+            ("skew", "skew", "{:.2f}"), ("avg gross leverage", "avg_gross_leverage", "{:.2f}×"),
+            ("avg net leverage", "avg_net_leverage", "{:.2f}×"), ("turnover", "turnover_per_year", "{:.1f}× NAV/yr"),
+            ("cost drag", "cost_drag", "{:.2%}/yr"), ("realised / target vol", "realised_vol_ratio", "{:.2f}×")]
     table = Table(title=title)
     table.add_column("metric")
     table.add_column("value", justify="right")
@@ -545,9 +545,11 @@ def compare_cmd(
     for col in ("metric", "base", "other", "delta"):
         table.add_column(col, justify="left" if col == "metric" else "right")
     formats = {"pct": "{:.2%}", "ratio": "{:.2f}", "mult": "{:.1f}×"}
+    deltas = {"pct": lambda v: f"{v * 100:+.2f} pp", "ratio": "{:+.2f}".format, "mult": "{:+.1f}×".format}
     for key, label, kind, _ in HEADLINE:
         row = result["metrics"][key]
-        table.add_row(label, *("—" if v is None else formats[kind].format(v) for v in (row["base"], row["other"], row["delta"])))
+        table.add_row(label, *("—" if v is None else formats[kind].format(v) for v in (row["base"], row["other"])),
+                      "—" if row["delta"] is None else deltas[kind](row["delta"]))
     console.print(table)
     if result.get("html"):
         console.print(f"compare report: {result['html']}")

@@ -41,11 +41,15 @@ def ingest(store: MarketStore, fmt: str, path=None, name=None, progress: Progres
     return store.ingest(dataset)
 
 
-def ingest_into(store_path, fmt: str, path=None, name=None, progress: Progress | None = None, **options) -> dict:
+def ingest_into(store_path, fmt: str, path=None, name=None, progress: Progress | None = None,
+                if_missing: bool = False, **options) -> dict | None:
     """`ingest` into the store file at `store_path`, opened only once the source has loaded:
-    bad input never creates (or locks) a store file."""
+    bad input never creates (or locks) a store file. With `if_missing`, a dataset that another
+    process ingested meanwhile is left as it is (returns None)."""
     dataset = load_source(fmt, path, name, progress, **options)
     with MarketStore(store_path) as store:
+        if if_missing and store.has_dataset(dataset.name):
+            return None
         return store.ingest(dataset)
 
 
@@ -56,5 +60,5 @@ def ensure_default_dataset(store_path=None, progress: Progress | None = None) ->
         with MarketStore(path, read_only=True) as store:
             if store.has_dataset(DEFAULT_DATASET):
                 return False
-    ingest_into(path, "trendfollowing", progress=progress)
-    return True
+    # Concurrent first runs each load the source; the store's lock lets one write it.
+    return ingest_into(path, "trendfollowing", progress=progress, if_missing=True) is not None

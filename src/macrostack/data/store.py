@@ -18,8 +18,10 @@ from platformdirs import user_data_dir
 
 from macrostack.data.dataset import BAR_COLUMNS, FX_COLUMNS, INSTRUMENT_COLUMNS, Dataset
 from macrostack.errors import InputError
+from macrostack.locks import file_lock
 
 DEFAULT_DATASET = "trendfollowing"
+LOCK_TIMEOUT_S = 600.0  # a run waits this long for another process's ingest (the default one takes ~10 s)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS datasets (
@@ -63,8 +65,19 @@ class MarketStore:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         if self.path.is_dir():
             raise InputError("is a folder, not a market store file", str(self.path), "pass the .duckdb file (--store)")
+        # macrostack processes queue here (ingests exclusive, runs shared) instead of failing on DuckDB's lock.
+        self._lock = file_lock(self.path.with_name(self.path.name + ".lock"), exclusive=not read_only,
+                               timeout=LOCK_TIMEOUT_S, what="market store")
+        self._lock.__enter__()
         try:
-            self.con = duckdb.connect(str(self.path), read_only=read_only)
+            self._connect()
+        except BaseException:
+            self._lock.__exit__(None, None, None)
+            raise
+
+    def _connect(self) -> None:
+        try:
+            self.con = duckdb.connect(str(self.path), read_only=self.read_only)
         except duckdb.Error as exc:
             first = str(exc).splitlines()[0]
             fix = ("close the other process using it (one writer at a time), and run again" if "lock" in first.lower()
@@ -75,11 +88,14 @@ class MarketStore:
             self.con.close()
             raise InputError(f"a DuckDB file of something else, not a market store (tables: "
                              f"{', '.join(sorted(tables))[:80]})", str(self.path), "pass a macrostack store (--store)")
-        if not read_only:
+        if not self.read_only:
             self.con.execute(SCHEMA)
 
     def close(self) -> None:
-        self.con.close()
+        try:
+            self.con.close()
+        finally:
+            self._lock.__exit__(None, None, None)
 
     def __enter__(self) -> MarketStore:
         return self

@@ -14,17 +14,16 @@
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import ctypes.util
 import errno
 import os
 import re
 import shutil
-import time
 from pathlib import Path
 
 from macrostack.errors import InputError
+from macrostack.locks import file_lock
 from macrostack.runs.ids import inside
 
 LOCK_NAME = ".lock"
@@ -42,30 +41,10 @@ def stage(out: Path, run_id: str) -> Path:
     return tmp
 
 
-@contextlib.contextmanager
 def out_lock(out: Path, timeout: float = LOCK_TIMEOUT_S):
     """Hold the output folder's exclusive lock (waits up to `timeout` seconds)."""
-    try:
-        import fcntl
-    except ImportError:  # no flock (Windows): single-process use only
-        yield
-        return
     out.mkdir(parents=True, exist_ok=True)
-    fd = os.open(out / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise InputError(f"output folder locked by another process for over {timeout:.0f} s",
-                                     str(out / LOCK_NAME), "wait for the other macrostack process, or stop it") from None
-                time.sleep(0.05)
-        yield
-    finally:
-        os.close(fd)  # closing releases the flock
+    return file_lock(out / LOCK_NAME, exclusive=True, timeout=timeout, what="output folder")
 
 
 def _pid_alive(pid: int) -> bool:
