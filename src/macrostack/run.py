@@ -148,7 +148,7 @@ def run_stack(config: str | Path | StackConfig = "core", *, start=None, end=None
                                            ledger.layers["allocator"]["scalar_applied"]),
                       ledger.stages["w_exec"], ledger.rebalance_idx, md.returns, md.field("cost"),
                       cfg.execution.lag, cfg.execution.holding)
-    attribution = sleeve_summary(parts, start_idx)
+    attribution = sleeve_summary(parts, start_idx, metrics["periods_per_year"])
     manifest = {
         "run_id": run_id, "macrostack_version": __version__, "config": cfg.resolved(), "config_hash": cfg.config_hash(),
         "layers_hash": lhash,
@@ -159,7 +159,7 @@ def run_stack(config: str | Path | StackConfig = "core", *, start=None, end=None
         "pnl_contract": {"lag": cfg.execution.lag, "holding": cfg.execution.holding, "definition": PNL_CONTRACT},
         "stage_statuses": ledger.statuses, "ready_index": int(start_idx),
         "ready_date": str(ledger.dates[start_idx]), "n_rebalances": len(ledger.rebalance_idx),
-        "metrics": metrics, "attribution": attribution, "inert_sleeves": ledger.inert, "audit": "PENDING",
+        "metrics": metrics, "periods_per_year": metrics["periods_per_year"], "attribution": attribution, "inert_sleeves": ledger.inert, "audit": "PENDING",
     }
     t1 = time.perf_counter()
     with out_lock(out):

@@ -16,6 +16,7 @@ import pandas as pd
 import yaml
 
 from macrostack.errors import InputError
+from macrostack.metrics import periods_per_year
 from macrostack.report import charts, figures
 from macrostack.report.data import HEATMAP_STAGES, RunData, load_run, load_weights
 from macrostack.report.page import Section, badge, esc, figure_html, num, pct, render_page, table, tile, write_page
@@ -92,6 +93,12 @@ def _sleeve_table(attribution: dict | None) -> str:
                            for k, v in rows.items()], numeric={1, 2, 3, 4})
 
 
+def run_ppy(run: RunData) -> float:
+    """The run's periods per year (manifest), or, for a run made before it was recorded,
+    the same `periods_per_year` of its ready-period calendar."""
+    return run.manifest.get("periods_per_year") or periods_per_year(run.dates.to_numpy())
+
+
 def build_report_html(run: RunData, start=None, end=None) -> str:
     """The report page of a loaded run; `start`/`end` bound the weights heatmaps (default: last 2 years)."""
     d = run.daily
@@ -101,6 +108,7 @@ def build_report_html(run: RunData, start=None, end=None) -> str:
     m = run.manifest.get("metrics", {})
     cfg = run.manifest.get("config", {})
     rtc = cfg.get("risk_targeting", {})
+    ppy = run_ppy(run)
     sections: list[Section] = []
 
     ed = figures.equity_drawdown(net, run.dates)
@@ -109,12 +117,16 @@ def build_report_html(run: RunData, start=None, end=None) -> str:
                             "Equity compounds the daily net return (after costs) from 1 at the ready date; log scale, so equal "
                             "vertical distances are equal percentage moves. Drawdown = equity / running peak − 1."))
 
-    rs = figures.rolling_stats(net, run.dates)
-    sections.append(Section("rolling", "Rolling 1-year statistics", figure_html(charts.rolling_figure(rs, run.target_vol), "fig-rolling"),
-                            "Trailing 252 sessions: compounded net return, annualised realised vol (the dashed line is the "
-                            "risk-targeting vol target) and Sharpe (zero risk-free rate)."))
+    window = figures.year_window(ppy)
+    rs = figures.rolling_stats(net, run.dates, ppy, window)
+    target = figures.target_on_calendar(run.target_vol, ppy) if run.target_vol else None
+    sections.append(Section("rolling", "Rolling 1-year statistics", figure_html(charts.rolling_figure(rs, target, window), "fig-rolling"),
+                            f"Trailing {window} sessions (one year of this run's calendar, {ppy:.1f} sessions/yr): compounded "
+                            "net return, realised vol annualised with the same calendar, and Sharpe (zero risk-free rate). "
+                            "The dashed line is the risk-targeting target on that basis: RT sizes to a daily vol of "
+                            "target/√252, which is target·√(sessions per year/252) a year on this calendar."))
 
-    wf = figures.drag_waterfall(gross, cost, net, d["risk_scalar"].to_numpy(dtype=float))
+    wf = figures.drag_waterfall(gross, cost, net, d["risk_scalar"].to_numpy(dtype=float), ppy)
     sections.append(Section("drag", "Return drag: gross → allocator → costs → net",
                             figure_html(charts.waterfall_figure(wf), "fig-drag"),
                             "Annual returns as Σ daily / years (arithmetic, so the bars add up exactly: "
@@ -143,7 +155,7 @@ def build_report_html(run: RunData, start=None, end=None) -> str:
 
     al = figures.allocator_series(d)
     if al is not None:
-        rs_ = figures.regime_shares(al["regime"].to_numpy())
+        rs_ = figures.regime_shares(al["regime"].to_numpy(), ppy)
         shares = ", ".join(f"{name} {pct(v)}" for name, v in rs_["shares"].items())
         sections.append(Section("allocator", "Allocator: regime and risk scalar", figure_html(charts.allocator_figure(al), "fig-allocator"),
                                 f"Profile {esc(cfg.get('allocator', {}).get('profile'))}. The scalar s (0 < s ≤ 1) scales the whole "
@@ -168,7 +180,7 @@ def build_report_html(run: RunData, start=None, end=None) -> str:
     ac = figures.asset_class_pnl(run.positions, run.returns, run.symbols, run.asset_classes, run.dates)
     fig = charts.cumulative_figure(ac, "Cumulative gross P&L per asset class", extra={"costs (all classes)": -cost},
                                    total=net, total_name="portfolio net")
-    summary = figures.pnl_summary(ac)
+    summary = figures.pnl_summary(ac, ppy)
     counts = pd.Series(run.asset_classes).value_counts()
     class_table = table(["asset class", "instruments", "gross contribution / yr", "share of gross", "vol", "Sharpe"],
                         [[c, int(counts.get(c, 0)), pct(r.contribution, 2), pct(r.share, 0), pct(r.vol), num(r.sharpe)]
