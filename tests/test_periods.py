@@ -1,0 +1,127 @@
+"""Sub-period, trailing-return and worst-drawdown tables against hand-computed series."""
+
+import math
+
+import numpy as np
+import pytest
+
+from macrostack.metrics import performance_metrics
+from macrostack.periods import (
+    decade_windows,
+    headline_tables,
+    split_windows,
+    sub_period_table,
+    trailing_returns,
+    worst_drawdowns,
+)
+
+
+def days(*d):
+    return np.array(d, dtype="datetime64[D]")
+
+
+def test_decades_and_partial_decades():
+    d = days("1968-03-01", "1969-12-31", "1970-01-02", "1975-06-02", "1979-12-28", "1980-01-02", "1981-06-30")
+    w = decade_windows(d)
+    assert [(x.label, x.lo, x.hi, x.partial) for x in w] == [
+        ("1960s", 0, 2, True),    # starts in March 1968
+        ("1970s", 2, 5, False),   # 2 January .. 28 December: within a week of both ends
+        ("1980s", 5, 7, True),    # ends mid-1981
+    ]
+
+
+# five sessions around the millennium; the run's ppy is given (250) so every row is annualised alike
+D = days("1999-12-29", "1999-12-30", "1999-12-31", "2000-01-03", "2000-01-04")
+NET = np.array([0.01, -0.02, 0.03, 0.01, -0.01])
+COSTS = np.array([0.0, 0.0, 0.0, 0.001, 0.002])
+TRADED = np.array([0.0, 0.0, 0.0, 1.0, 2.0])
+PPY = 250.0
+
+
+def test_sub_period_table_by_hand():
+    rows = {r["period"]: r for r in sub_period_table(NET, COSTS, TRADED, D, PPY)}
+    # full, the two (partial) decades, since 2000; since 2010 is after the run, the run is shorter than 5 y
+    assert list(rows) == ["full period", "1990s", "2000s", "since 2000"]
+    assert rows["1990s"]["partial"] and rows["2000s"]["partial"] and not rows["full period"]["partial"]
+
+    s = rows["since 2000"]  # sessions 2000-01-03, 2000-01-04: +1 %, −1 %
+    assert (s["first"], s["last"], s["n_sessions"]) == ("2000-01-03", "2000-01-04", 2)
+    assert s["cagr"] == pytest.approx((1.01 * 0.99) ** (250 / 2) - 1)            # −0.0125 ...
+    assert s["ann_vol"] == pytest.approx(math.sqrt(2e-4) * math.sqrt(250))      # std(ddof=1) of ±1 % = √2 %
+    assert s["sharpe"] == pytest.approx(0.0, abs=1e-12)                          # mean 0
+    assert s["max_drawdown"] == pytest.approx(1.01 * 0.99 / 1.01 - 1)           # −1 % from the 1.01 peak
+    assert s["cost_drag"] == pytest.approx(0.0015 * 250)                         # mean cost × ppy
+    assert s["turnover_per_year"] == pytest.approx(1.5 * 250)
+
+    n = rows["1990s"]  # +1 %, −2 %, +3 %: its own equity starts at 1
+    assert n["cagr"] == pytest.approx((1.01 * 0.98 * 1.03) ** (250 / 3) - 1)
+    assert n["max_drawdown"] == pytest.approx(0.98 - 1)
+    assert n["cost_drag"] == 0.0
+
+
+def test_the_full_period_row_is_the_headline():
+    full = sub_period_table(NET, COSTS, TRADED, D, PPY)[0]
+    m = performance_metrics(NET, D, gross=NET + COSTS, costs=COSTS, traded=TRADED, ppy=PPY)
+    for k in ("cagr", "ann_vol", "sharpe", "max_drawdown", "cost_drag", "turnover_per_year", "n_sessions"):
+        assert full[k] == m[k], k
+
+
+def test_user_splits_cut_consecutive_windows():
+    w = split_windows(D, ["2000-01-01", "1990-01-01", "2030-01-01"])  # outside the run: dropped
+    assert [(x.label, x.lo, x.hi) for x in w] == [("to 2000-01-01", 0, 3), ("from 2000-01-01", 3, 5)]
+    rows = sub_period_table(NET, COSTS, TRADED, D, PPY, splits=["2000-01-01", "2000-01-04"])
+    assert [r["period"] for r in rows] == ["full period", "1990s", "2000s", "to 2000-01-01",
+                                           "2000-01-01 – 2000-01-04", "from 2000-01-04"]
+    assert [r["n_sessions"] for r in rows[3:]] == [3, 1, 1]
+
+
+def test_last_5_years_and_since_rows_on_a_long_run():
+    d = np.arange(np.datetime64("2003-01-06"), np.datetime64("2012-01-02"), 7)  # Mondays
+    x = np.full(d.size, 0.001)
+    rows = {r["period"]: r for r in sub_period_table(x, np.zeros(d.size), np.zeros(d.size), d, 52.0)}
+    assert "since 2000" not in rows and "since 2010" in rows  # 2000 is before the run: that is the full period
+    last = rows["last 5 y"]
+    assert last["first"] > "2006-12-26" and last["last"] == "2011-12-26"  # sessions after 2006-12-26
+    assert last["n_sessions"] == 261
+
+
+def test_trailing_returns_by_hand():
+    d = days("2020-01-13", "2021-01-14", "2021-01-15", "2022-06-01", "2023-01-13")
+    net = np.array([0.5, 0.1, -0.1, 0.2, 0.05])
+    out = trailing_returns(net, d)
+    assert [r["years"] for r in out] == [1, 3]  # the run is not 5 or 10 years long: left out, not shortened
+    one, three = out
+    # 1 y: sessions after 2022-01-13 -> 2022-06-01, 2023-01-13
+    assert (one["from"], one["to"], one["n_sessions"]) == ("2022-06-01", "2023-01-13", 2)
+    assert one["return"] == pytest.approx(1.2 * 1.05 - 1) and one["annualised"] == one["return"]
+    # 3 y: sessions after 2020-01-13 (the first session is the base NAV, its own return is not in)
+    r3 = 1.1 * 0.9 * 1.2 * 1.05 - 1
+    assert three["return"] == pytest.approx(r3)
+    assert three["annualised"] == pytest.approx((1 + r3) ** (1 / 3) - 1)
+
+
+def test_worst_drawdowns_by_hand():
+    # equity 1.1, 0.99, 1.1, 1.21, 0.968, 1.1616, 1.21, 1.2705, 1.14345
+    net = np.array([0.1, -0.1, 1.1 / 0.99 - 1, 0.1, -0.2, 0.2, 1.21 / 1.1616 - 1, 0.05, -0.1])
+    d = np.arange(np.datetime64("2024-01-01"), np.datetime64("2024-01-10"))
+    out = worst_drawdowns(net, d)
+    assert [r["depth"] for r in out] == pytest.approx([-0.2, -0.1, -0.1])
+    deepest, second, third = out
+    assert deepest == {"depth": pytest.approx(-0.2), "peak": "2024-01-04", "trough": "2024-01-05",
+                       "recovery": "2024-01-07", "duration": 3, "recovered": True}
+    assert (second["peak"], second["trough"], second["recovery"], second["duration"]) == (
+        "2024-01-01", "2024-01-02", "2024-01-03", 2)
+    assert (third["recovery"], third["recovered"], third["duration"]) == (None, False, 1)  # peak 01-08, last 01-09
+    assert len(worst_drawdowns(net, d, n=2)) == 2
+    # from the starting NAV: no peak session; the duration counts from before the first session
+    start = worst_drawdowns(np.array([-0.1, 0.2]), d[:2])[0]
+    assert (start["peak"], start["trough"], start["recovery"], start["duration"]) == (None, "2024-01-01", "2024-01-02", 2)
+
+
+def test_headline_tables_are_plain_values():
+    t = headline_tables(NET, COSTS, TRADED, D, PPY)
+    assert set(t) == {"sub_periods", "trailing", "drawdowns"}
+    for rows in t.values():
+        for row in rows:
+            for v in row.values():
+                assert v is None or type(v) in (str, int, float, bool), (row, type(v))
