@@ -23,7 +23,7 @@ import pandas as pd
 from macrostack import metrics
 
 __all__ = ["Window", "decade_windows", "since_windows", "split_windows", "last_years_window", "period_row",
-           "sub_period_table", "trailing_returns", "worst_drawdowns", "headline_tables", "DEFAULT_SINCE",
+           "sub_period_table", "trailing_returns", "worst_drawdowns", "headline_tables", "tables_of_daily", "DEFAULT_SINCE",
            "TRAILING_YEARS"]
 
 DEFAULT_SINCE = ("2000-01-01", "2010-01-01")  # the "since" rows when no splits are given
@@ -200,3 +200,11 @@ def headline_tables(net, costs, traded, dates, ppy: float, splits=None) -> dict:
     (`worst_drawdowns`)."""
     return {"sub_periods": sub_period_table(net, costs, traded, dates, ppy, splits),
             "trailing": trailing_returns(net, dates), "drawdowns": worst_drawdowns(net, dates)}
+
+
+def tables_of_daily(daily: pd.DataFrame, ppy: float | None = None, splits=None) -> dict:
+    """`headline_tables` of a ready-period daily.parquet frame (columns date, net, cost,
+    traded); ppy None = `metrics.periods_per_year` of its dates (what a run records)."""
+    dates = _days(pd.to_datetime(daily["date"]).to_numpy())
+    ppy = metrics.periods_per_year(dates) if ppy is None else ppy
+    return headline_tables(*(daily[c].to_numpy(dtype=np.float64) for c in ("net", "cost", "traded")), dates, ppy, splits)

@@ -17,6 +17,7 @@ import yaml
 
 from macrostack.errors import InputError
 from macrostack.metrics import periods_per_year
+from macrostack.periods import tables_of_daily
 from macrostack.report import charts, figures
 from macrostack.report.data import HEATMAP_STAGES, RunData, load_run, load_weights
 from macrostack.report.page import Section, badge, esc, figure_html, num, pct, render_page, table, tile, write_page
@@ -24,12 +25,15 @@ from macrostack.report.page import Section, badge, esc, figure_html, num, pct, r
 __all__ = ["write_report", "build_report_html", "load_run", "RunData"]
 
 
-def _tiles(m: dict, target_vol, verdict) -> str:
+def _tiles(m: dict, target_vol, verdict, sub_periods: list[dict]) -> str:
+    recent = [r for r in sub_periods if r["kind"] in ("since", "split", "last")]
     out = [
         tile("CAGR", pct(m.get("cagr")), f"arithmetic {pct(m.get('ann_return'))}/yr", "neg" if (m.get("cagr") or 0) < 0 else ""),
-        tile("Volatility", pct(m.get("ann_vol")), f"target {pct(target_vol, 0)} · ratio {num(m.get('realised_vol_ratio'))}"
-             if target_vol else ""),
-        tile("Sharpe", num(m.get("sharpe")), f"Sortino {num(m.get('sortino'))}"),
+        tile("Volatility", pct(m.get("ann_vol")), f"{num(m.get('periods_per_year'), 1)} sessions/yr · target {pct(target_vol, 0)} · "
+             f"ratio {num(m.get('realised_vol_ratio'))} (RT basis)" if target_vol else f"{num(m.get('periods_per_year'), 1)} sessions/yr"),
+        tile("Sharpe", num(m.get("sharpe")), f"Sortino {num(m.get('sortino'))} · full period"),
+        *([tile(f"Sharpe {recent[0]['period']}", num(recent[0]["sharpe"]),
+                " · ".join(f"{r['period']} {num(r['sharpe'])}" for r in recent[1:]))] if recent else []),
         tile("Max drawdown", pct(m.get("max_drawdown")), f"{m.get('max_dd_peak') or '—'} → {m.get('max_dd_trough') or '—'}", "neg"),
         tile("Calmar", num(m.get("calmar")), f"recovered {m.get('max_dd_recovery') or 'not yet'}"),
         tile("Worst month", pct(m.get("worst_month")), m.get("worst_month_date") or "", "neg"),
@@ -99,8 +103,32 @@ def run_ppy(run: RunData) -> float:
     return run.manifest.get("periods_per_year") or periods_per_year(run.dates.to_numpy())
 
 
-def build_report_html(run: RunData, start=None, end=None) -> str:
-    """The report page of a loaded run; `start`/`end` bound the weights heatmaps (default: last 2 years)."""
+def _periods_section(tables: dict, ppy: float) -> Section:
+    sub = table(["period", "from", "to", "sessions", "CAGR", "vol", "Sharpe", "max DD", "cost drag / yr", "turnover / yr"],
+                [[r["period"] + (" (partial)" if r["partial"] else ""), r["first"], r["last"], f"{r['n_sessions']:,}",
+                  pct(r["cagr"]), pct(r["ann_vol"]), num(r["sharpe"]), pct(r["max_drawdown"]), pct(r["cost_drag"], 2),
+                  num(r["turnover_per_year"], 1, "×")] for r in tables["sub_periods"]], numeric=set(range(3, 10)), wide=True)
+    trailing = table(["horizon", "from", "to", "return", "annualised"],
+                     [[f"{r['years']} y", r["from"], r["to"], pct(r["return"]), pct(r["annualised"])]
+                      for r in tables["trailing"]], numeric={3, 4})
+    dds = table(["#", "depth", "peak", "trough", "recovery", "duration (sessions)"],
+                [[i, pct(r["depth"]), r["peak"] or "start", r["trough"], r["recovery"] or "not recovered", f"{r['duration']:,}"]
+                 for i, r in enumerate(tables["drawdowns"], 1)], numeric={0, 1, 5})
+    body = (f"{sub}<h3>Trailing returns</h3>{trailing or '<p>The run is shorter than a year.</p>'}"
+            f"<h3>Worst {len(tables['drawdowns'])} drawdowns</h3>{dds}")
+    return Section("periods", "Sub-periods, trailing returns and worst drawdowns", body,
+                   f"Each sub-period is summarised as a run of its own (equity 1 at its first session), annualised with this run's "
+                   f"{ppy:.1f} sessions per year (sessions − 1 over the elapsed years of its calendar). A partial decade is one "
+                   "the run covers only in part (see its dates). Cost drag and turnover are Σ per session / years. Trailing "
+                   "returns compound the sessions after the same date N calendar years before the last session; over more "
+                   "than 1 year they are annualised as (1 + return)^(1/N) − 1. A drawdown runs from the last session at the "
+                   "peak (\"start\" = the starting NAV) to the first session back at that NAV; duration counts sessions "
+                   "from the peak to the recovery, or to the last session when not recovered.")
+
+
+def build_report_html(run: RunData, start=None, end=None, splits=None) -> str:
+    """The report page of a loaded run; `start`/`end` bound the weights heatmaps (default: last 2 years);
+    `splits` (dates) cut the sub-period table instead of since 2000 / 2010 / last 5 y."""
     d = run.daily
     if not len(d):
         raise InputError("the run has no ready sessions to report", str(run.path), "run over a longer period")
@@ -109,6 +137,9 @@ def build_report_html(run: RunData, start=None, end=None) -> str:
     cfg = run.manifest.get("config", {})
     rtc = cfg.get("risk_targeting", {})
     ppy = run_ppy(run)
+    manifest = run.manifest
+    tables = (manifest if splits is None and "sub_periods" in manifest
+              else tables_of_daily(d, ppy, splits))  # a run made before the tables, or other splits
     sections: list[Section] = []
 
     ed = figures.equity_drawdown(net, run.dates)
@@ -116,6 +147,7 @@ def build_report_html(run: RunData, start=None, end=None) -> str:
     sections.append(Section("equity", "Equity and drawdown", figure_html(charts.equity_figure(ed, episode), "fig-equity"),
                             "Equity compounds the daily net return (after costs) from 1 at the ready date; log scale, so equal "
                             "vertical distances are equal percentage moves. Drawdown = equity / running peak − 1."))
+    sections.append(_periods_section(tables, ppy))
 
     window = figures.year_window(ppy)
     rs = figures.rolling_stats(net, run.dates, ppy, window)
@@ -214,21 +246,23 @@ def build_report_html(run: RunData, start=None, end=None) -> str:
     sub = (f"{esc(cfg.get('description') or cfg.get('name', ''))} · dataset {esc(run.manifest['data'].get('dataset'))} · "
            f"{esc(m.get('first_date'))} → {esc(m.get('last_date'))} ({esc(m.get('n_sessions'))} sessions, "
            f"{esc(run.manifest.get('n_rebalances'))} rebalances) · macrostack {esc(run.manifest.get('macrostack_version'))}")
-    return render_page(f"macrostack report — {run.run_id}", sub, _tiles(m, run.target_vol, verdict), sections)
+    return render_page(f"macrostack report — {run.run_id}", sub, _tiles(m, run.target_vol, verdict, tables["sub_periods"]),
+                       sections)
 
 
-def write_report(run_dir: Path, out: Path | None = None, start=None, end=None) -> Path:
+def write_report(run_dir: Path, out: Path | None = None, start=None, end=None, splits=None) -> Path:
     """Write the HTML report of the run in `run_dir`; returns its path (default `run_dir/report.html`).
 
     start / end: date range of the weights-by-stage heatmaps (default: the last 2 years of
     rebalances); every other chart covers the whole ready period. The file is self-contained
-    (Plotly JS embedded, no network access) and written atomically.
+    (Plotly JS embedded, no network access) and written atomically. splits: dates cutting the
+    sub-period table (default: the manifest's table, since 2000 / 2010 / last 5 y).
     """
     run_dir = Path(run_dir)
     start, end = _day(start, "report --start"), _day(end, "report --end")
     run = load_run(run_dir)
     out = Path(out) if out is not None else run_dir / "report.html"
-    return write_page(out, build_report_html(run, start, end))
+    return write_page(out, build_report_html(run, start, end, splits))
 
 
 def _day(value, where: str) -> pd.Timestamp | None:
