@@ -125,3 +125,52 @@ def test_headline_tables_are_plain_values():
         for row in rows:
             for v in row.values():
                 assert v is None or type(v) in (str, int, float, bool), (row, type(v))
+
+
+# --------------------------------------------------------------------------- a real run (2016–2020)
+
+
+@pytest.fixture(scope="module")
+def core_dir(short_runs):
+    return short_runs["core"]
+
+
+def test_a_run_records_the_tables_and_the_full_row_is_the_headline(core_dir):
+    import json
+
+    m = json.loads((core_dir / "manifest.json").read_text())
+    full, *rest = m["sub_periods"]
+    for k in ("cagr", "ann_vol", "sharpe", "max_drawdown", "cost_drag", "turnover_per_year", "n_sessions"):
+        assert full[k] == m["metrics"][k], k
+    assert [(r["period"], r["partial"]) for r in rest] == [("2010s", True), ("2020s", True)]  # no since-rows: all after 2010
+    assert [r["years"] for r in m["trailing"]] == [1, 3]
+    assert m["drawdowns"][0]["depth"] == m["metrics"]["max_drawdown"]
+    assert m["drawdowns"][0]["trough"] == m["metrics"]["max_dd_trough"]
+    assert m["periods_per_year"] == m["metrics"]["periods_per_year"]
+
+
+def test_show_and_report_take_splits(core_dir, tmp_path):
+    from typer.testing import CliRunner
+
+    from macrostack.cli import app
+
+    runner = CliRunner()
+    out, run = str(core_dir.parent), core_dir.name
+    r = runner.invoke(app, ["show", run, "--out", out, "--splits", "2018-01-01"], env={"COLUMNS": "120"})
+    assert r.exit_code == 0, r.output
+    assert "from 2018-01-01" in r.output and "to 2018-01-01" in r.output and "not recovered" in r.output
+    r = runner.invoke(app, ["show", run, "--out", out, "--json"])
+    assert r.exit_code == 0 and {"sub_periods", "trailing", "drawdowns", "periods_per_year"} <= set(json_of(r.output))
+    r = runner.invoke(app, ["show", run, "--out", out, "--splits", "2018-13-01"])
+    assert r.exit_code == 2 and "--splits" in r.output
+    html = tmp_path / "r.html"
+    r = runner.invoke(app, ["report", run, "--out", out, "--html", str(html), "--splits", "2018-01-01,2019-06-30"])
+    assert r.exit_code == 0, r.output
+    page = html.read_text()
+    assert "2018-01-01 – 2019-06-30" in page and "drawdowns" in page and "not recovered" in page
+
+
+def json_of(text):
+    import json
+
+    return json.loads(text)

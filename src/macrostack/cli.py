@@ -299,7 +299,11 @@ def _with_tables(manifest: dict, path: Path, splits: Optional[list[str]]) -> dic
 
 
 def _num(v, spec: str) -> str:
-    return "—" if v is None or v != v else format(v, spec)
+    """`format(v, spec)`, '—' when missing; a negative that rounds to zero prints without its sign."""
+    if v is None or v != v:
+        return "—"
+    text = format(v, spec)
+    return text[1:] if text.startswith("-") and not text.strip("-0.,%") else text
 
 
 def _sub_period_table(rows: list[dict], ppy) -> Table:
