@@ -157,12 +157,15 @@ def drawdown_episodes(net: np.ndarray) -> list[DrawdownEpisode]:
         return []
     ends = np.flatnonzero(~under & np.r_[False, under[:-1]])  # recovery sessions
     stops = np.r_[ends, dd.size][: starts.size]  # each start's recovery (or T)
-    depths = np.minimum.reduceat(dd, starts)  # segments [start_k, start_k+1): the tail is >= 0
-    out = []
-    for s, e, depth in zip(starts.tolist(), stops.tolist(), depths.tolist()):
-        trough = s + int(np.argmin(dd[s:e]))
-        out.append(DrawdownEpisode(depth, s - 1 if s > 0 else None, trough, e if e < dd.size else None))
-    return out
+    lengths = np.diff(np.r_[starts, dd.size])  # segments [start_k, start_k+1): the tail is >= 0
+    depths = np.minimum.reduceat(dd, starts)
+    seg_min = np.full(dd.size, np.nan)
+    seg_min[starts[0]:] = np.repeat(depths, lengths)
+    hits = np.flatnonzero(dd == seg_min)  # sessions at their segment's minimum (>= 1 per segment)
+    seg = np.searchsorted(starts, hits, side="right") - 1
+    troughs = hits[np.r_[True, seg[1:] != seg[:-1]]]  # the first one of each segment
+    return [DrawdownEpisode(depth, s - 1 if s > 0 else None, trough, e if e < dd.size else None)
+            for s, e, depth, trough in zip(starts.tolist(), stops.tolist(), depths.tolist(), troughs.tolist())]
 
 
 def max_drawdown_episode(net: np.ndarray) -> DrawdownEpisode:
