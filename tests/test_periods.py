@@ -174,3 +174,27 @@ def json_of(text):
     import json
 
     return json.loads(text)
+
+
+def test_report_start_end_restricts_every_tile_and_table(core_dir, tmp_path):
+    import pandas as pd
+
+    from macrostack.metrics import sharpe
+    from macrostack.report import load_run, restricted, write_report
+
+    whole = load_run(core_dir)
+    run = restricted(whole, pd.Timestamp("2019-01-01"), pd.Timestamp("2019-06-30"))
+    assert run.dates[0] >= pd.Timestamp("2019-01-01") and run.dates[-1] <= pd.Timestamp("2019-06-30")
+    net = run.daily["net"].to_numpy()
+    m = run.manifest["metrics"]
+    assert m["n_sessions"] == len(net) == len(run.positions) == len(run.returns) and len(run.sleeves) == len(net)
+    ppy = whole.manifest["periods_per_year"]  # the run's calendar, not the window's
+    assert m["periods_per_year"] == ppy and m["sharpe"] == pytest.approx(sharpe(net, ppy), rel=1e-12)
+    assert run.manifest["sub_periods"][0]["first"] == m["first_date"] == str(run.dates[0].date())
+    assert run.rt["date"].between("2019-01-01", "2019-06-30").all() and run.manifest["n_rebalances"] == len(run.rt)
+    parts = run.manifest["attribution"]["sleeves"]
+    assert sum(p["contribution"] for p in parts.values()) == pytest.approx(m["ann_return"], abs=1e-12)
+    text = write_report(core_dir, tmp_path / "w.html", start="2019-01-01", end="2019-06-30").read_text()
+    assert f"{m['first_date']} → {m['last_date']} ({m['n_sessions']} sessions" in text
+    with pytest.raises(Exception, match="no ready sessions between"):
+        restricted(whole, pd.Timestamp("2030-01-01"), None)

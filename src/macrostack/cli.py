@@ -534,8 +534,8 @@ def report_cmd(
     run: str,
     out: Path = OutOpt,
     html: Optional[Path] = typer.Option(None, "--html", help="Output file (default: RUN/report.html)."),
-    start: Optional[str] = typer.Option(None, "--start", help="Weights heatmaps from this date."),
-    end: Optional[str] = typer.Option(None, "--end", help="Weights heatmaps to this date."),
+    start: Optional[str] = typer.Option(None, "--start", help="Report only the sessions from this date (every tile, table and chart)."),
+    end: Optional[str] = typer.Option(None, "--end", help="Report only the sessions to this date."),
     splits: Optional[str] = SplitsOpt,
 ) -> None:
     """Write the self-contained HTML report of a run (works offline)."""

@@ -10,13 +10,16 @@ It must not compute P&L another way: every series is a column of the run's artif
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import yaml
 
 from macrostack.errors import InputError
-from macrostack.metrics import periods_per_year
+from macrostack.attribution import sleeve_summary
+from macrostack.metrics import performance_metrics, periods_per_year
 from macrostack.periods import tables_of_daily
 from macrostack.report import charts, figures
 from macrostack.report.data import HEATMAP_STAGES, RunData, load_run, load_weights
@@ -124,6 +127,44 @@ def _periods_section(tables: dict, ppy: float) -> Section:
                    "than 1 year they are annualised as (1 + return)^(1/N) − 1. A drawdown runs from the last session at the "
                    "peak (\"start\" = the starting NAV) to the first session back at that NAV; duration counts sessions "
                    "from the peak to the recovery, or to the last session when not recovered.")
+
+
+def restricted(run: RunData, start: pd.Timestamp | None, end: pd.Timestamp | None) -> RunData:
+    """The run cut to its sessions with `start <= date <= end`: daily tables, positions, returns,
+    layer and sleeve tables; the manifest's metrics, attribution and sub-period / trailing /
+    drawdown tables recomputed over that window (as a run of its own: equity 1 at `start`)
+    with the run's periods per year, so every tile and chart of the report covers the window."""
+    lo = start if start is not None else pd.Timestamp.min
+    hi = end if end is not None else pd.Timestamp.max
+    keep = np.asarray((run.dates >= lo) & (run.dates <= hi))
+    if not keep.any():
+        raise InputError(f"no ready sessions between {_day_text(start)} and {_day_text(end)}", "report --start/--end",
+                         f"choose dates inside the run's ready period ({run.dates[0].date()} → {run.dates[-1].date()})")
+
+    def cut(frame: pd.DataFrame | None) -> pd.DataFrame | None:
+        if frame is None:
+            return None
+        dates = pd.to_datetime(frame["date"])
+        return frame.loc[(dates >= lo) & (dates <= hi)].reset_index(drop=True)
+
+    daily, sleeves, ppy = cut(run.daily), cut(run.sleeves), run_ppy(run)
+    col = lambda c: daily[c].to_numpy(dtype=float)  # noqa: E731
+    metrics = performance_metrics(col("net"), run.dates[keep].to_numpy(), gross=col("gross"), costs=col("cost"),
+                                  gross_exposure=col("gross_exposure"), net_exposure=col("net_exposure"),
+                                  traded=col("traded"), target_vol=run.target_vol, ppy=ppy)
+    manifest = {**run.manifest, "metrics": metrics, "periods_per_year": ppy, **tables_of_daily(daily, ppy)}
+    if sleeves is not None:
+        names = [c for c in sleeves.columns if c != "date" and ":" not in c]
+        parts = {n: {"net": sleeves[n].to_numpy(), "cost": sleeves[f"{n}:cost"].to_numpy()} for n in names}
+        manifest["attribution"] = sleeve_summary(parts, 0, ppy)
+    rt = cut(run.rt)
+    manifest["n_rebalances"] = len(rt)
+    return dataclasses.replace(run, manifest=manifest, dates=run.dates[keep], daily=daily, positions=run.positions[keep],
+                               returns=run.returns[keep], rt=rt, alloc=cut(run.alloc), sleeves=sleeves)
+
+
+def _day_text(value) -> str:
+    return str(value.date()) if value is not None else "…"
 
 
 def build_report_html(run: RunData, start=None, end=None, splits=None) -> str:
@@ -253,14 +294,18 @@ def build_report_html(run: RunData, start=None, end=None, splits=None) -> str:
 def write_report(run_dir: Path, out: Path | None = None, start=None, end=None, splits=None) -> Path:
     """Write the HTML report of the run in `run_dir`; returns its path (default `run_dir/report.html`).
 
-    start / end: date range of the weights-by-stage heatmaps (default: the last 2 years of
-    rebalances); every other chart covers the whole ready period. The file is self-contained
+    start / end: the report covers only the ready sessions in [start, end] (every tile, table
+    and chart, see `restricted`; default: the whole ready period) and so do the weights-by-stage
+    heatmaps (default: the last 2 years of rebalances). The audit and manifest sections describe
+    the whole run. The file is self-contained
     (Plotly JS embedded, no network access) and written atomically. splits: dates cutting the
     sub-period table (default: the manifest's table, since 2000 / 2010 / last 5 y).
     """
     run_dir = Path(run_dir)
     start, end = _day(start, "report --start"), _day(end, "report --end")
     run = load_run(run_dir)
+    if start is not None or end is not None:
+        run = restricted(run, start, end)
     out = Path(out) if out is not None else run_dir / "report.html"
     return write_page(out, build_report_html(run, start, end, splits))
 
