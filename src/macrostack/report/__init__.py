@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from macrostack.errors import InputError
 from macrostack.attribution import sleeve_summary
+from macrostack.errors import InputError
 from macrostack.metrics import performance_metrics, periods_per_year
 from macrostack.periods import tables_of_daily
 from macrostack.report import charts, figures
@@ -117,7 +117,8 @@ def _periods_section(tables: dict, ppy: float) -> Section:
     dds = table(["#", "depth", "peak", "trough", "recovery", "duration (sessions)"],
                 [[i, pct(r["depth"]), r["peak"] or "start", r["trough"], r["recovery"] or "not recovered", f"{r['duration']:,}"]
                  for i, r in enumerate(tables["drawdowns"], 1)], numeric={0, 1, 5})
-    body = (f"{sub}<h3>Trailing returns</h3>{trailing or '<p>The run is shorter than a year.</p>'}"
+    trailing = trailing if tables["trailing"] else "<p>The run is shorter than a year.</p>"
+    body = (f"{sub}<h3>Trailing returns</h3>{trailing}"
             f"<h3>Worst {len(tables['drawdowns'])} drawdowns</h3>{dds}")
     return Section("periods", "Sub-periods, trailing returns and worst drawdowns", body,
                    f"Each sub-period is summarised as a run of its own (equity 1 at its first session), annualised with this run's "
