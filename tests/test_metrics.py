@@ -12,12 +12,15 @@ from macrostack.metrics import (
     ann_vol,
     cagr,
     drawdown,
+    drawdown_episodes,
     equity,
     hit_rate,
     max_drawdown,
     max_drawdown_episode,
     monthly_returns,
     performance_metrics,
+    periods_per_year,
+    realised_vol_ratio,
     rolling_sharpe,
     rolling_vol,
     sharpe,
@@ -32,6 +35,11 @@ def sessions(*days):
 
 def weekdays(n, first="2000-01-03"):
     return pd.bdate_range(first, periods=n).values.astype("datetime64[D]")
+
+
+def two_years_of_weekdays():
+    """Every weekday from Mon 2000-01-03 to Mon 2001-12-31: 521 sessions, 104 weeks apart."""
+    return pd.bdate_range("2000-01-03", "2001-12-31").values.astype("datetime64[D]")
 
 
 def same(a, b):
@@ -118,30 +126,39 @@ def test_hit_rate_excludes_flat_sessions():
 
 def test_sharpe_sortino_vol_by_hand():
     net = np.array([0.01, -0.01, 0.02, 0.0])
+    ppy = 260.0
     # mean 0.005; deviations .005 -.015 .015 -.005 -> sum sq 5e-4, var (ddof=1) 5e-4/3
     sd = math.sqrt(5e-4 / 3)
-    assert ann_vol(net) == pytest.approx(sd * math.sqrt(252))
-    assert sharpe(net) == pytest.approx(0.005 / sd * math.sqrt(252))
-    # downside: mean(min(x,0)^2) = 1e-4/4 -> 0.005; sortino = 0.005*252 / (0.005*sqrt 252)
-    assert sortino(net) == pytest.approx(math.sqrt(252))
+    assert ann_vol(net, ppy) == pytest.approx(sd * math.sqrt(260))
+    assert sharpe(net, ppy) == pytest.approx(0.005 / sd * math.sqrt(260))
+    # downside: mean(min(x,0)^2) = 1e-4/4 -> 0.005; sortino = 0.005*260 / (0.005*sqrt 260)
+    assert sortino(net, ppy) == pytest.approx(math.sqrt(260))
+    # Mon..Thu: 3 intervals over 3 days -> this window's own calendar has 365.25 sessions a year
     m = performance_metrics(net, weekdays(4))
-    assert m["ann_return"] == pytest.approx(0.005 * 252)
-    assert m["sharpe"] == pytest.approx(sharpe(net))
+    assert m["periods_per_year"] == pytest.approx(365.25)
+    assert m["ann_return"] == pytest.approx(0.005 * 365.25)
+    assert m["sharpe"] == pytest.approx(0.005 / sd * math.sqrt(365.25))
+    assert performance_metrics(net, weekdays(4), ppy=260.0)["sharpe"] == pytest.approx(sharpe(net, ppy))
 
 
 def test_cagr_and_calmar_by_hand():
-    # 504 sessions (2 years) ending at 1.21: cagr = 1.21^(1/2) - 1 = 0.10
-    net = np.zeros(504)
+    # Every weekday Mon 2000-01-03 .. Mon 2001-12-31: 521 sessions, 520 intervals over 728 days
+    # (104 weeks) -> ppy = 520 / (728 / 365.25) = 365.25 * 5 / 7 = 260.892857...
+    d = two_years_of_weekdays()
+    assert d.size == 521
+    net = np.zeros(521)
     net[10] = -0.5  # drawdown -50%
     net[20] = 2.42 - 1  # 0.5 * 2.42 = 1.21
-    m = performance_metrics(net, weekdays(504))
-    assert m["cagr"] == pytest.approx(0.10)
+    m = performance_metrics(net, d)
+    years = 521 / (365.25 * 5 / 7)  # the 521 returns cover 521 intervals: 1.99692 years
+    assert m["cagr"] == pytest.approx(1.21 ** (1 / years) - 1)  # 0.100169, not the 0.10 of exactly 2 years
     assert m["max_drawdown"] == pytest.approx(-0.5)
-    assert m["calmar"] == pytest.approx(0.20)
+    assert m["calmar"] == pytest.approx(m["cagr"] / 0.5)
 
 
 def test_turnover_and_cost_drag_over_two_years():
-    n = 504  # years = 2
+    n = 521  # years = 521 / 260.892857 (see test_cagr_and_calmar_by_hand)
+    years = 521 / (365.25 * 5 / 7)
     traded = np.zeros(n)
     traded[::50] = 0.5  # 11 trades (sessions 0, 50, ..., 500) -> 5.5 of NAV traded
     costs = traded * 0.001  # 10 bps per unit traded -> 0.0055 of NAV in total
@@ -150,14 +167,16 @@ def test_turnover_and_cost_drag_over_two_years():
     net = gross - costs
     gx = np.full(n, 3.0)
     nx = np.full(n, 0.5)
-    m = performance_metrics(net, weekdays(n), gross=gross, costs=costs, gross_exposure=gx,
+    m = performance_metrics(net, two_years_of_weekdays(), gross=gross, costs=costs, gross_exposure=gx,
                             net_exposure=nx, traded=traded, target_vol=0.2)
-    assert m["turnover_per_year"] == pytest.approx(2.75)
-    assert m["cost_drag"] == pytest.approx(0.00275)
+    assert m["turnover_per_year"] == pytest.approx(5.5 / years)  # 2.754, not 2.75 (2 years)
+    assert m["cost_drag"] == pytest.approx(0.0055 / years)
     assert m["avg_gross_leverage"] == pytest.approx(3.0)
     assert m["avg_net_leverage"] == pytest.approx(0.5)
-    assert m["ann_return_gross"] == pytest.approx(gross.mean() * 252)
-    assert m["realised_vol_ratio"] == pytest.approx(m["ann_vol"] / 0.2)
+    assert m["ann_return_gross"] == pytest.approx(gross.mean() * 365.25 * 5 / 7)
+    # realised over target on risk targeting's own basis (daily vol × sqrt(252)), not the calendar's
+    assert m["realised_vol_ratio"] == pytest.approx(np.std(net, ddof=1) * math.sqrt(252) / 0.2)
+    assert m["realised_vol_ratio"] == pytest.approx(m["ann_vol"] / 0.2 * math.sqrt(252 / (365.25 * 5 / 7)))
 
 
 def test_missing_optional_inputs_give_nan():
@@ -197,13 +216,79 @@ def test_metrics_values_are_plain_python_types():
         assert v is None or type(v) in (float, int, str), (k, type(v))
 
 
+# --------------------------------------------------------------------------- calendar
+
+
+def test_periods_per_year_of_a_weekday_calendar():
+    # 5 sessions a week for 2 years (104 weeks): 520 intervals over 728 days
+    assert periods_per_year(two_years_of_weekdays()) == pytest.approx(365.25 * 5 / 7)  # 260.89
+    assert periods_per_year(two_years_of_weekdays()) == pytest.approx(260.892857, abs=1e-6)
+    # the rate does not depend on the length of a regular calendar (n - 1 intervals, not n)
+    assert periods_per_year(weekdays(6)) == pytest.approx(365.25 * 5 / 7)  # Mon .. Mon
+
+
+def test_periods_per_year_of_a_calendar_with_holidays():
+    d = two_years_of_weekdays()
+    # 9 exchange holidays a year (never the first or last session): 18 fewer sessions
+    holidays = np.array(["2000-01-17", "2000-02-21", "2000-04-21", "2000-05-29", "2000-07-04", "2000-09-04",
+                         "2000-11-23", "2000-12-25", "2000-01-24",
+                         "2001-01-15", "2001-02-19", "2001-04-13", "2001-05-28", "2001-07-04", "2001-09-03",
+                         "2001-11-22", "2001-12-25", "2001-09-11"], dtype="datetime64[D]")
+    kept = d[~np.isin(d, holidays)]
+    assert kept.size == 521 - 18
+    assert periods_per_year(kept) == pytest.approx((520 - 18) / (728 / 365.25))  # 251.86
+
+
+def test_periods_per_year_undefined_without_two_sessions():
+    assert math.isnan(periods_per_year(sessions("2024-01-01")))
+    assert math.isnan(periods_per_year(sessions()))
+
+
+def test_realised_vol_ratio_is_on_the_risk_targeting_basis():
+    net = np.array([0.01, -0.01, 0.02, 0.0])
+    assert realised_vol_ratio(net, 0.2) == pytest.approx(math.sqrt(5e-4 / 3) * math.sqrt(252) / 0.2)
+    assert math.isnan(realised_vol_ratio(net, 0.0))
+
+
+# --------------------------------------------------------------------------- drawdown episodes
+
+
+def test_drawdown_episodes_by_hand():
+    # equity 1.1, 0.99, 1.1, 1.21, 0.968, 1.1616, 1.21, 1.2705, 1.143
+    net = np.array([0.1, -0.1, 1.1 / 0.99 - 1, 0.1, -0.2, 0.2, 1.21 / 1.1616 - 1, 0.05, -0.1])
+    eps = drawdown_episodes(net)
+    assert [(e.peak, e.trough, e.recovery) for e in eps] == [(0, 1, 2), (3, 4, 6), (7, 8, None)]
+    assert [e.depth for e in eps] == pytest.approx([-0.1, -0.2, -0.1])
+    assert max_drawdown_episode(net) == eps[1]
+    # a loss on the first session starts from the starting NAV (no peak session)
+    assert drawdown_episodes(np.array([-0.1, 0.2]))[0] == (pytest.approx(-0.1), None, 0, 1)
+    assert drawdown_episodes(np.array([0.01, 0.0])) == []
+    assert drawdown_episodes(np.zeros(0)) == []
+
+
+@given(st.lists(st.floats(-0.5, 0.5, allow_nan=False), min_size=1, max_size=200))
+def test_drawdown_episodes_cover_every_underwater_session(xs):
+    x = np.array(xs)
+    dd = drawdown(x)
+    eps = drawdown_episodes(x)
+    covered = np.zeros(x.size, dtype=bool)
+    for e in eps:
+        end = e.recovery if e.recovery is not None else x.size
+        first = 0 if e.peak is None else e.peak + 1
+        assert (dd[first:end] < 0).all() and dd[e.trough] == e.depth == dd[first:end].min()
+        covered[first:end] = True
+    assert np.array_equal(covered, dd < 0)
+    if eps:
+        assert max_drawdown_episode(x).depth == dd.min()
+
+
 # --------------------------------------------------------------------------- rolling
 
 
 def test_rolling_vol_and_sharpe_are_causal_and_match_pandas():
     x = np.random.default_rng(3).normal(0.0005, 0.01, 400)
-    rv = rolling_vol(x, 63)
-    rs = rolling_sharpe(x, 63)
+    rv = rolling_vol(x, 63, 252)
+    rs = rolling_sharpe(x, 63, 252)
     assert np.isnan(rv[:62]).all() and np.isnan(rs[:62]).all()
     s = pd.Series(x).rolling(63)
     assert rv[62:] == pytest.approx((s.std() * math.sqrt(252)).to_numpy()[62:], rel=1e-10)
@@ -211,15 +296,15 @@ def test_rolling_vol_and_sharpe_are_causal_and_match_pandas():
     # causal: changing the future does not change the past
     y = x.copy()
     y[300:] = 0.5
-    assert np.array_equal(rolling_vol(y, 63)[:300], rv[:300], equal_nan=True)
+    assert np.array_equal(rolling_vol(y, 63, 252)[:300], rv[:300], equal_nan=True)
 
 
 def test_rolling_short_series_and_constant_window():
-    assert np.isnan(rolling_vol(np.ones(10) * 0.01, 252)).all()
+    assert np.isnan(rolling_vol(np.ones(10) * 0.01, 252, 252)).all()
     x = np.r_[np.full(5, 0.001), 0.02]
-    assert rolling_vol(x, 5)[4] == 0.0
-    assert math.isnan(rolling_sharpe(x, 5)[4])
-    assert rolling_vol(x, 5)[5] > 0
+    assert rolling_vol(x, 5, 252)[4] == 0.0
+    assert math.isnan(rolling_sharpe(x, 5, 252)[4])
+    assert rolling_vol(x, 5, 252)[5] > 0
 
 
 # --------------------------------------------------------------------------- validation
@@ -258,9 +343,9 @@ returns = st.lists(st.floats(-0.2, 0.2, allow_nan=False), min_size=3, max_size=3
 @given(returns, st.floats(0.01, 20.0))
 def test_scaling_net_scales_vol_and_keeps_sharpe(xs, k):
     x = np.array(xs)
-    assume(ann_vol(x) > 1e-6)
-    assert ann_vol(k * x) == pytest.approx(k * ann_vol(x), rel=1e-9)
-    assert sharpe(k * x) == pytest.approx(sharpe(x), rel=1e-9, abs=1e-9)
+    assume(ann_vol(x, 252) > 1e-6)
+    assert ann_vol(k * x, 252) == pytest.approx(k * ann_vol(x, 252), rel=1e-9)
+    assert sharpe(k * x, 252) == pytest.approx(sharpe(x, 252), rel=1e-9, abs=1e-9)
 
 
 @given(st.lists(st.floats(-0.999, 1.0, allow_nan=False), min_size=1, max_size=300))
@@ -272,9 +357,9 @@ def test_max_drawdown_is_between_minus_one_and_zero(xs):
     assert (dd <= 0.0).all() and dd.min() == mdd
 
 
-@given(st.floats(-0.01, 0.01), st.integers(1, 2000))
-def test_cagr_of_a_constant_return(r, n):
-    assert cagr(np.full(n, r)) == pytest.approx((1 + r) ** 252 - 1, rel=1e-9, abs=1e-12)
+@given(st.floats(-0.01, 0.01), st.integers(1, 2000), st.floats(200.0, 366.0))
+def test_cagr_of_a_constant_return(r, n, ppy):
+    assert cagr(np.full(n, r), ppy) == pytest.approx((1 + r) ** ppy - 1, rel=1e-9, abs=1e-12)
 
 
 @settings(max_examples=50)

@@ -14,7 +14,7 @@ import pytest
 from plotly.offline import get_plotlyjs
 
 from macrostack.errors import InputError
-from macrostack.metrics import SESSIONS_PER_YEAR, max_drawdown, rolling_sharpe, rolling_vol
+from macrostack.metrics import max_drawdown, periods_per_year, rolling_sharpe, rolling_vol
 from macrostack.report import figures, load_run, write_report
 from macrostack.report.data import HEATMAP_STAGES, load_weights
 from tests import browser
@@ -32,6 +32,18 @@ def core(runs):
 
 def _net(run):
     return run.daily["net"].to_numpy()
+
+
+def _ppy(run):
+    """The run's periods per year: its ready-period calendar's (n - 1) / elapsed years."""
+    d = run.dates
+    return (len(d) - 1) / ((d[-1] - d[0]).days / 365.25)
+
+
+def test_the_manifest_records_the_calendar_periods_per_year(core):
+    assert core.manifest["periods_per_year"] == pytest.approx(_ppy(core), rel=1e-12)
+    assert core.manifest["periods_per_year"] == periods_per_year(core.dates.to_numpy())
+    assert 255 < core.manifest["periods_per_year"] < 262  # a weekday calendar, less holidays
 
 
 # --------------------------------------------------------------------------- loading
@@ -73,28 +85,30 @@ def test_equity_and_drawdown_match_the_manifest_metrics(core):
     assert ed["drawdown"].min() == pytest.approx(core.manifest["metrics"]["max_drawdown"], abs=1e-12)
     assert ed["drawdown"].min() == max_drawdown(net)
     assert (ed["drawdown"] <= 0).all()
-    years = len(net) / SESSIONS_PER_YEAR
+    years = len(net) / _ppy(core)
     assert ed["equity"].iloc[-1] ** (1 / years) - 1 == pytest.approx(core.manifest["metrics"]["cagr"], abs=1e-12)
 
 
 def test_rolling_stats_are_the_trailing_window(core):
     net = _net(core)
-    rs = figures.rolling_stats(net, core.dates)
-    w = SESSIONS_PER_YEAR
+    ppy = _ppy(core)
+    rs = figures.rolling_stats(net, core.dates, ppy)
+    w = round(ppy)
     assert rs["return"].iloc[: w - 1].isna().all() and np.isfinite(rs["return"].iloc[w - 1:]).all()
     d = len(net) - 1
     assert rs["return"].iloc[d] == pytest.approx(np.prod(1 + net[d - w + 1: d + 1]) - 1, abs=1e-12)
     assert rs["return"].iloc[w - 1] == pytest.approx(np.prod(1 + net[:w]) - 1, abs=1e-12)
-    np.testing.assert_array_equal(rs["vol"].to_numpy(), rolling_vol(net, w))
-    np.testing.assert_array_equal(rs["sharpe"].to_numpy(), rolling_sharpe(net, w))
+    np.testing.assert_array_equal(rs["vol"].to_numpy(), rolling_vol(net, w, ppy))
+    np.testing.assert_array_equal(rs["sharpe"].to_numpy(), rolling_sharpe(net, w, ppy))
 
 
 def test_drag_waterfall_adds_up_to_the_net_return_exactly(core):
     d = core.daily
-    wf = figures.drag_waterfall(d["gross"].to_numpy(), d["cost"].to_numpy(), d["net"].to_numpy(), d["risk_scalar"].to_numpy())
+    wf = figures.drag_waterfall(d["gross"].to_numpy(), d["cost"].to_numpy(), d["net"].to_numpy(), d["risk_scalar"].to_numpy(),
+                                core.manifest["periods_per_year"])
     assert wf["gross_unbraked"] - wf["allocator_drag"] - wf["costs"] == pytest.approx(wf["net"], abs=1e-12)
     m = core.manifest["metrics"]
-    assert wf["net"] == pytest.approx(m["ann_return"], abs=1e-12)  # Σ/years = mean·252
+    assert wf["net"] == pytest.approx(m["ann_return"], abs=1e-12)  # Σ/years = mean·ppy
     assert wf["costs"] == pytest.approx(m["cost_drag"], abs=1e-12)
     assert wf["costs"] > 0
     # the brake cut the book at some point in 2016-2020, so it removed gross P&L (either sign)
@@ -105,12 +119,12 @@ def test_drag_waterfall_on_known_numbers():
     gross = np.array([0.01, -0.02, 0.03, 0.0])
     cost = np.array([0.001, 0.0, 0.0, 0.002])
     scalar = np.array([np.nan, 0.5, 1.0, 0.25])  # NaN: before the first rebalance, no brake
-    wf = figures.drag_waterfall(gross, cost, gross - cost, scalar)
-    years = 4 / SESSIONS_PER_YEAR
+    wf = figures.drag_waterfall(gross, cost, gross - cost, scalar, 260.0)
+    years = 4 / 260
     assert wf["allocator_drag"] == pytest.approx(-0.02 / years)  # (1/0.5 − 1)·(−0.02)
     assert wf["gross_unbraked"] == pytest.approx((0.01 - 0.04 + 0.03) / years)
     assert wf["gross_unbraked"] - wf["allocator_drag"] - wf["costs"] == pytest.approx(wf["net"], abs=1e-15)
-    off = figures.drag_waterfall(gross, cost, gross - cost, np.ones(4))
+    off = figures.drag_waterfall(gross, cost, gross - cost, np.ones(4), 260.0)
     assert off["allocator_drag"] == 0.0 and off["gross_unbraked"] == pytest.approx(gross.sum() / years)
 
 
@@ -119,9 +133,9 @@ def test_asset_class_pnl_sums_to_the_portfolio_gross(core):
     assert list(ac.columns) == sorted(set(core.asset_classes.values()))
     assert len(ac.columns) > 1
     np.testing.assert_allclose(ac.sum(axis=1), core.daily["gross"], rtol=0, atol=1e-12)
-    s = figures.pnl_summary(ac)
+    s = figures.pnl_summary(ac, _ppy(core))
     assert s["share"].sum() == pytest.approx(1.0)
-    assert s["contribution"].sum() == pytest.approx(core.daily["gross"].sum() / (len(ac) / SESSIONS_PER_YEAR))
+    assert s["contribution"].sum() == pytest.approx(core.daily["gross"].sum() / (len(ac) / _ppy(core)))
 
 
 def test_sleeve_pnl_sums_to_the_portfolio_net(core):
@@ -149,18 +163,18 @@ def test_allocator_series_and_regime_shares(core, runs):
     al = figures.allocator_series(core.daily)
     assert al is not None
     np.testing.assert_array_equal(al["risk_scalar"].to_numpy(), core.daily["risk_scalar"].to_numpy())
-    shares = figures.regime_shares(al["regime"].to_numpy())
+    shares = figures.regime_shares(al["regime"].to_numpy(), _ppy(core))
     assert sum(shares["shares"].values()) == pytest.approx(1.0)
     assert figures.allocator_series(load_run(runs["trend_only"]).daily) is None
 
 
 def test_regime_shares_on_known_codes():
     codes = np.array([0, 0, 1, 1, 2, 3, 0, np.nan] + [0] * 244, dtype=float)
-    out = figures.regime_shares(codes)
+    out = figures.regime_shares(codes, 260.0)
     assert out["shares"]["NORMAL"] == pytest.approx(247 / 251)
     assert out["shares"]["CRISIS"] == pytest.approx(1 / 251)
     assert out["transitions"] == 4
-    assert out["transitions_per_year"] == pytest.approx(4 / (251 / 252))
+    assert out["transitions_per_year"] == pytest.approx(4 / (251 / 260))
 
 
 def test_risk_targeting_series_is_the_layer_table(core):

@@ -81,18 +81,18 @@ def sleeves_frame(dates: np.ndarray, parts: dict[str, dict[str, np.ndarray]]) ->
     return pd.DataFrame(cols)
 
 
-def sleeve_summary(parts: dict[str, dict[str, np.ndarray]], start: int) -> dict:
-    """Per part: annualised contribution, cost, vol, Sharpe of its P&L (`metrics`); and their
-    correlation matrix."""
+def sleeve_summary(parts: dict[str, dict[str, np.ndarray]], start: int, ppy: float) -> dict:
+    """Per part: annualised contribution, cost, vol, Sharpe of its P&L (`metrics`, `ppy`
+    sessions per year); and their correlation matrix."""
     rows = {}
     series = {}
     for name, p in parts.items():
         x = p["net"][start:]
-        vol = metrics.ann_vol(x)
-        rows[name] = {"contribution": metrics.ann_return(x), "cost": metrics.ann_return(p["cost"][start:]),
+        vol = metrics.ann_vol(x, ppy)
+        rows[name] = {"contribution": metrics.ann_return(x, ppy), "cost": metrics.per_year(p["cost"][start:], ppy),
                       "vol": vol,
                       # a residual of rounding noise (daily σ ≈ 1e-18) has no meaningful Sharpe
-                      "sharpe": metrics.sharpe(x) if vol > metrics.NOISE_VOL else float("nan")}
+                      "sharpe": metrics.sharpe(x, ppy) if vol > metrics.NOISE_VOL else float("nan")}
         series[name] = x
     names = [k for k in series if k != RESIDUAL]
     corr = np.corrcoef(np.stack([series[k] for k in names])) if len(names) > 1 else np.ones((1, 1))

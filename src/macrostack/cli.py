@@ -264,6 +264,7 @@ def _print_json(data) -> None:
 
 def _run_summary(manifest: dict, audit: dict, path: Path) -> dict:
     return {"run_id": manifest["run_id"], "path": str(path), "metrics": manifest["metrics"],
+            **{k: manifest.get(k) for k in ("periods_per_year", "sub_periods", "trailing", "drawdowns")},
             "attribution": manifest.get("attribution"), "stage_statuses": manifest["stage_statuses"],
             "inert_sleeves": manifest.get("inert_sleeves", {}), "ready_date": manifest["ready_date"],
             "audit": {"verdict": audit["verdict"], "failed": audit["failed"]}}
@@ -277,7 +278,8 @@ def _metrics_table(m: dict, title: str) -> Table:
             ("Calmar", "calmar", "{:.2f}"), ("worst month", "worst_month", "{:.2%}"), ("hit rate", "hit_rate", "{:.1%}"),
             ("skew", "skew", "{:.2f}"), ("avg gross leverage", "avg_gross_leverage", "{:.2f}×"),
             ("avg net leverage", "avg_net_leverage", "{:.2f}×"), ("turnover", "turnover_per_year", "{:.1f}× NAV/yr"),
-            ("cost drag", "cost_drag", "{:.2%}/yr"), ("realised / target vol", "realised_vol_ratio", "{:.2f}×")]
+            ("cost drag", "cost_drag", "{:.2%}/yr"), ("realised / target vol (RT basis, 252)", "realised_vol_ratio", "{:.2f}×"),
+            ("sessions / year (this calendar)", "periods_per_year", "{:.1f}")]
     table = Table(title=title)
     table.add_column("metric")
     table.add_column("value", justify="right")
@@ -293,8 +295,92 @@ def _metrics_table(m: dict, title: str) -> Table:
     return table
 
 
+SplitsOpt = typer.Option(None, "--splits", help="Sub-period table cut at these dates (YYYY-MM-DD,YYYY-MM-DD,…) "
+                                                   "instead of since 2000 / since 2010 / last 5 y.")
+
+
+def _splits(text: Optional[str]) -> Optional[list[str]]:
+    """`--splits 2000-01-01,2010-01-01` as ISO dates (None when not given)."""
+    if text is None:
+        return None
+    import numpy as np
+
+    out = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        try:
+            out.append(str(np.datetime64(part, "D")))
+        except ValueError:
+            raise InputError(f"cannot parse date {part!r}", "--splits", "give dates as YYYY-MM-DD,YYYY-MM-DD") from None
+    if not out:
+        raise InputError("no dates given", "--splits", "give dates as YYYY-MM-DD,YYYY-MM-DD")
+    return out
+
+
+def _with_tables(manifest: dict, path: Path, splits: Optional[list[str]]) -> dict:
+    """The manifest, with the sub-period / trailing / drawdown tables recomputed from daily.parquet
+    when `splits` are given or the run predates them (same functions, the run's periods per year)."""
+    if splits is None and "sub_periods" in manifest:
+        return manifest
+    from macrostack.periods import tables_of_daily
+    from macrostack.runs.artifacts import read_table
+
+    daily = read_table(path / "daily.parquet").iloc[int(manifest.get("ready_index", 0)):]
+    return {**manifest, **tables_of_daily(daily, manifest.get("periods_per_year"), splits)}
+
+
+def _num(v, spec: str) -> str:
+    """`format(v, spec)`, '—' when missing; a negative that rounds to zero prints without its sign."""
+    if v is None or v != v:
+        return "—"
+    text = format(v, spec)
+    return text[1:] if text.startswith("-") and not text.strip("-0.,%") else text
+
+
+def _sub_period_table(rows: list[dict], ppy) -> Table:
+    from rich import box
+
+    table = Table(title=f"sub-periods (each compounds from its own start; annualised with {_num(ppy, '.1f')} sessions/yr; "
+                        "cost and turnover per year)",
+                  box=box.SIMPLE_HEAD, padding=0, show_edge=False,
+                  caption="* partial decade: the run covers it only from / to the dates shown")
+    for col in ("period", "from", "to", "CAGR", "vol", "Sharpe", "max DD", "cost", "turnover"):
+        table.add_column(col, justify="left" if col in ("period", "from", "to") else "right", no_wrap=True)
+    last_decade = max((i for i, r in enumerate(rows) if r["kind"] == "decade"), default=None)
+    for i, r in enumerate(rows):
+        table.add_row(r["period"] + ("*" if r["partial"] else ""), r["first"], r["last"], _num(r["cagr"], ".1%"),
+                      _num(r["ann_vol"], ".1%"), _num(r["sharpe"], ".2f"), _num(r["max_drawdown"], ".1%"),
+                      _num(r["cost_drag"], ".2%"), _num(r["turnover_per_year"], ".1f"),
+                      end_section=r["kind"] == "full" or i == last_decade)
+    return table
+
+
+def _trailing_table(rows: list[dict]) -> Table:
+    table = Table(title="trailing returns to the last session (annualised = compound per calendar year, horizons > 1 y)")
+    for col in ("horizon", "from", "to", "return", "annualised"):
+        table.add_column(col, justify="right" if col in ("return", "annualised") else "left")
+    for r in rows:
+        table.add_row(f"{r['years']} y", r["from"], r["to"], _num(r["return"], ".2%"),
+                      _num(r["annualised"], ".2%") + ("" if r["years"] > 1 else " (1 y)"))
+    return table
+
+
+def _drawdown_table(rows: list[dict]) -> Table:
+    table = Table(title=f"worst {len(rows)} drawdowns (duration: sessions from peak to recovery, or to the last session)")
+    for col in ("#", "depth", "peak", "trough", "recovery", "duration"):
+        table.add_column(col, justify="right" if col in ("#", "depth", "duration") else "left")
+    for i, r in enumerate(rows, 1):
+        table.add_row(str(i), _num(r["depth"], ".2%"), r["peak"] or "start", r["trough"],
+                      r["recovery"] or "not recovered", f"{r['duration']:,}")
+    return table
+
+
 def _print_run(manifest: dict, audit: dict, path: Path) -> None:
     console.print(_metrics_table(manifest["metrics"], f"run {manifest['run_id']}"))
+    console.print(_sub_period_table(manifest["sub_periods"], manifest.get("periods_per_year")))
+    if manifest["trailing"]:
+        console.print(_trailing_table(manifest["trailing"]))
+    if manifest["drawdowns"]:
+        console.print(_drawdown_table(manifest["drawdowns"]))
     st = Table(title="stage statuses")
     st.add_column("stage")
     st.add_column("status")
@@ -335,6 +421,7 @@ def run_cmd(
     as_json: bool = JsonOpt,
     quiet: bool = QuietOpt,
     force: bool = typer.Option(False, "--force", help="Replace an existing run of the same id (atomically)."),
+    splits: Optional[str] = SplitsOpt,
 ) -> None:
     """Run a stack over real data: ingest the default dataset if needed, simulate, audit, write artifacts and report."""
     from macrostack.runner import run_stack
@@ -348,7 +435,7 @@ def run_cmd(
                   transient=True, disable=not live) as bar:
         task = bar.add_task(f"run {config}")
         result = run_stack(config, start=start, end=end, run_id=run_id, out=out, store=store, report=not no_report,
-                           force=force, on_stage=lambda text: bar.update(task, description=f"run {config}: {text}"))
+                           force=force, splits=_splits(splits), on_stage=lambda text: bar.update(task, description=f"run {config}: {text}"))
     if not result.catalogued:
         err_console.print(f"[yellow]note:[/] the run catalog in {result.path.parent} was busy; `macrostack runs` "
                           "lists the run all the same", highlight=False)
@@ -392,13 +479,14 @@ def runs_cmd(out: Optional[Path] = OutOpt, as_json: bool = JsonOpt) -> None:
 
 @app.command("show")
 @handles_input_errors
-def show_cmd(run: str, out: Optional[Path] = OutOpt, as_json: bool = JsonOpt) -> None:
-    """Summarise one run: metrics, stage statuses, audit verdict."""
+def show_cmd(run: str, out: Optional[Path] = OutOpt, as_json: bool = JsonOpt, splits: Optional[str] = SplitsOpt) -> None:
+    """Summarise one run: metrics, sub-periods, trailing returns, worst drawdowns, stage statuses, audit verdict."""
     from macrostack.runs.address import resolve_run
     from macrostack.runs.artifacts import read_run
 
     path = resolve_run(out, run)
     manifest, audit = read_run(path)
+    manifest = _with_tables(manifest, path, _splits(splits))
     if as_json:
         _print_json(_run_summary(manifest, audit, path))
         return
@@ -502,8 +590,9 @@ def report_cmd(
     run: str,
     out: Optional[Path] = OutOpt,
     html: Optional[Path] = typer.Option(None, "--html", help="Output file (default: RUN/report.html)."),
-    start: Optional[str] = typer.Option(None, "--start", help="Weights heatmaps from this date."),
-    end: Optional[str] = typer.Option(None, "--end", help="Weights heatmaps to this date."),
+    start: Optional[str] = typer.Option(None, "--start", help="Report only the sessions from this date (every tile, table and chart)."),
+    end: Optional[str] = typer.Option(None, "--end", help="Report only the sessions to this date."),
+    splits: Optional[str] = SplitsOpt,
 ) -> None:
     """Write the self-contained HTML report of a run (works offline)."""
     from macrostack.report import write_report
@@ -511,7 +600,7 @@ def report_cmd(
 
     bar, advance = progress_bar(1, "report")
     with bar:
-        path = write_report(resolve_run(out, run), html, start, end)
+        path = write_report(resolve_run(out, run), html, start, end, splits=_splits(splits))
         advance(1, "done")
     console.print(f"report: {path}")
 

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from macrostack.errors import InputError
-from macrostack.metrics import SESSIONS_PER_YEAR, compound, equity, monthly_returns, performance_metrics
+from macrostack.metrics import compound, equity, monthly_returns, performance_metrics
 from macrostack.report import charts
 from macrostack.report.data import REGIMES, RunData, load_run
 from macrostack.report.figures import regime_shares
@@ -149,9 +149,9 @@ def _run_info(run: RunData) -> dict:
             "target_vol": run.target_vol, "audit": (run.audit or {}).get("verdict", run.manifest.get("audit"))}
 
 
-def _regimes(frame: pd.DataFrame) -> dict | None:
+def _regimes(frame: pd.DataFrame, ppy: float) -> dict | None:
     regime = frame["regime"].to_numpy()
-    return regime_shares(regime, REGIMES) if np.isfinite(regime).any() else None
+    return regime_shares(regime, ppy, REGIMES) if np.isfinite(regime).any() else None
 
 
 def compare_runs(base_dir: Path, other_dir: Path, out_html: Path | None = None) -> dict:
@@ -173,7 +173,7 @@ def compare_runs(base_dir: Path, other_dir: Path, out_html: Path | None = None) 
         raise InputError(f"the runs have no sessions in common ({span(base)}; {span(other)})", "compare",
                          "compare two runs over overlapping dates, e.g. the same stack with the allocator off and on")
     fb, fo = aligned(base, dates), aligned(other, dates)
-    mb, mo = _metrics(fb, base.target_vol), _metrics(fo, other.target_vol)
+    mb, mo = _metrics(fb, base.target_vol), _metrics(fo, other.target_vol)  # both annualise with the overlap's calendar
     nb, no = fb["net"].to_numpy(), fo["net"].to_numpy()
     day = np.asarray(dates, dtype="datetime64[D]")
     monthly_b, monthly_o = monthly_returns(nb, day), monthly_returns(no, day)
@@ -189,13 +189,13 @@ def compare_runs(base_dir: Path, other_dir: Path, out_html: Path | None = None) 
     result = {
         "base": _run_info(base), "other": _run_info(other),
         "overlap": {"first": str(dates[0].date()), "last": str(dates[-1].date()), "sessions": len(dates),
-                    "years": len(dates) / SESSIONS_PER_YEAR},
+                    "years": len(dates) / mb["periods_per_year"]},
         "metrics": metric_deltas(mb, mo),
         "equity_ratio_end": float(equity(no)[-1] / equity(nb)[-1]),
         "worst_months": worst_periods(monthly_b, monthly_o),
         "worst_quarters": worst_periods(quarterly_returns(monthly_b), quarterly_returns(monthly_o)),
         "derisking": {"run": braked, "events": events},
-        "regimes": {"base": _regimes(fb), "other": _regimes(fo)},
+        "regimes": {"base": _regimes(fb, mb["periods_per_year"]), "other": _regimes(fo, mo["periods_per_year"])},
         "html": None,
     }
     if out_html is not None:

@@ -2,16 +2,19 @@
 
 Every metric reads the daily NET return series of the P&L contract (SYSTEM.md §0):
 `p[d] = pg[d] - c[d]`, simple returns as fractions of NAV, one value per session of the
-run calendar (weekdays only, so annualising with `SESSIONS_PER_YEAR = 252` is right).
-This module must not compute P&L, re-derive returns from levels, fill gaps or resample:
-it takes the arrays it is given and summarises them.
+run calendar (weekdays the data trades). This module must not compute P&L, re-derive
+returns from levels, fill gaps or resample: it takes the arrays it is given and
+summarises them.
 
 Conventions shared by every function below:
 - `net` is a float64 array [T] of daily simple returns (0.01 = +1% of NAV that session).
 - Equity starts at 1 before the first session: `E[d] = prod_{s<=d} (1 + net[s])`.
 - The drawdown peak includes that starting NAV of 1: a loss on the first session is a
   drawdown (`E / max(1, cummax(E)) - 1`).
-- Annualised quantities use 252 sessions per year; "years" of a window is `n / 252`.
+- Annualised quantities use `ppy`, the periods (sessions) per year of the run's own
+  calendar (`periods_per_year`: ~260.9 for a weekday calendar, not a conventional 252);
+  "years" of a window is `n / ppy`. Every annualising function takes `ppy` explicitly, so
+  no caller can fall back on a convention silently.
 - A metric that is undefined (zero volatility, no sessions, no losing sessions for the
   Sortino denominator, ...) is NaN, never 0 and never an exception.
 
@@ -31,18 +34,21 @@ import pandas as pd
 from macrostack.data.calendar import SESSIONS_PER_YEAR
 
 __all__ = [
-    "SESSIONS_PER_YEAR",
+    "RT_PERIODS_PER_YEAR",
     "DrawdownEpisode",
+    "periods_per_year",
     "equity",
     "drawdown",
     "max_drawdown",
+    "drawdown_episodes",
     "max_drawdown_episode",
     "cagr",
+    "per_year",
     "ann_return",
     "ann_vol",
     "sharpe",
     "sortino",
-    "calmar",
+    "realised_vol_ratio",
     "hit_rate",
     "skew",
     "monthly_returns",
@@ -52,12 +58,35 @@ __all__ = [
 ]
 
 _NAN = float("nan")
-_SQRT_YEAR = math.sqrt(SESSIONS_PER_YEAR)
+# Risk targeting annualises its ex-ante vol with this convention (SYSTEM.md §5); only
+# `realised_vol_ratio` uses it, so that realised and targeted vol are on the same basis.
+RT_PERIODS_PER_YEAR = SESSIONS_PER_YEAR
+DAYS_PER_YEAR = 365.25
 NOISE_VOL = 1e-10  # annualised vol below which a P&L series is rounding noise (no meaningful Sharpe)
 # |net - (gross - costs)| above this means the net series is not the contract's net.
 _CONTRACT_TOL = 1e-12
 # No BLAS calls (np.dot, @) here: OpenBLAS wakes its thread pool for a 17,500-long dot
 # product, which on a busy machine turned a ~1 ms evaluation into 20-40 ms.
+
+
+# --------------------------------------------------------------------------- calendar
+
+
+def periods_per_year(dates: np.ndarray) -> float:
+    """Sessions per year of a calendar: `(n - 1) / elapsed_years`, `elapsed_years =
+    (last - first) in days / 365.25`.
+
+    dates: sorted session dates [n] (datetime64). Counts the n - 1 intervals between
+    sessions over the time they span, so a regular calendar gives its exact rate whatever
+    its length (5 sessions a week: 365.25 * 5 / 7 = 260.89); counting n sessions would
+    overstate a short window by n / (n - 1). Units: sessions per year. NaN if n < 2 or
+    the dates span no time.
+    """
+    days = np.asarray(dates).astype("datetime64[D]")
+    if days.size < 2:
+        return _NAN
+    elapsed = int((days[-1] - days[0]).astype(np.int64))
+    return (days.size - 1) / (elapsed / DAYS_PER_YEAR) if elapsed > 0 else _NAN
 
 
 # --------------------------------------------------------------------------- equity
@@ -96,13 +125,14 @@ def max_drawdown(net: np.ndarray) -> float:
 
 
 class DrawdownEpisode(NamedTuple):
-    """The maximum-drawdown episode, as session indices into the window.
+    """A drawdown episode, as session indices into the window.
 
-    depth: `min DD` (<= 0). peak: index of the last session at the peak NAV before the
-    trough, or None when the peak is the starting NAV (the loss began on session 0).
-    trough: index of the first session at the minimum DD. recovery: index of the first
-    session after the trough with `E >= E_peak` (exact comparison), or None.
-    When depth == 0 (never below a peak) peak, trough and recovery are all None.
+    depth: `min DD` over the episode (<= 0). peak: index of the last session at the peak
+    NAV before the decline, or None when the peak is the starting NAV (the loss began on
+    session 0). trough: index of the first session at the episode's minimum DD.
+    recovery: index of the first session after the trough with `E >= E_peak` (exact
+    comparison), or None if the NAV never got back. For a series that is never below a
+    peak, `max_drawdown_episode` gives depth 0 and peak, trough, recovery all None.
     """
 
     depth: float
@@ -111,38 +141,56 @@ class DrawdownEpisode(NamedTuple):
     recovery: int | None
 
 
-def max_drawdown_episode(net: np.ndarray) -> DrawdownEpisode:
-    """Locate the maximum drawdown: depth and the peak / trough / recovery sessions.
+def drawdown_episodes(net: np.ndarray) -> list[DrawdownEpisode]:
+    """Every drawdown episode, in time order: each maximal run of sessions with `DD < 0`.
 
-    net: daily simple returns [T]. Ties: the trough is the first session at the minimum
-    drawdown; the peak is the last session before it whose equity equals the running peak
-    (a flat stretch at the peak ends the session the decline starts). Recovery compares
-    `E[d] >= E_peak` exactly (no tolerance). Empty input: depth NaN, all indices None.
+    net: daily simple returns [T]; DD as in `drawdown` (the starting NAV 1 is a peak). An
+    episode starts on the first session below the running peak (so its peak is the session
+    before, or the starting NAV) and ends at its recovery, the first session with DD = 0
+    again (`E >= E_peak` exactly), or with the series when it never recovers. Its trough
+    is the first session at its minimum DD. Empty list if T = 0 or never below a peak.
     """
-    e = equity(net)
-    if e.size == 0:
+    dd = drawdown(net)
+    under = dd < 0.0
+    starts = np.flatnonzero(under & ~np.r_[False, under[:-1]])
+    if starts.size == 0:
+        return []
+    ends = np.flatnonzero(~under & np.r_[False, under[:-1]])  # recovery sessions
+    stops = np.r_[ends, dd.size][: starts.size]  # each start's recovery (or T)
+    lengths = np.diff(np.r_[starts, dd.size])  # segments [start_k, start_k+1): the tail is >= 0
+    depths = np.minimum.reduceat(dd, starts)
+    seg_min = np.full(dd.size, np.nan)
+    seg_min[starts[0]:] = np.repeat(depths, lengths)
+    hits = np.flatnonzero(dd == seg_min)  # sessions at their segment's minimum (>= 1 per segment)
+    seg = np.searchsorted(starts, hits, side="right") - 1
+    troughs = hits[np.r_[True, seg[1:] != seg[:-1]]]  # the first one of each segment
+    return [DrawdownEpisode(depth, s - 1 if s > 0 else None, trough, e if e < dd.size else None)
+            for s, e, depth, trough in zip(starts.tolist(), stops.tolist(), depths.tolist(), troughs.tolist())]
+
+
+def max_drawdown_episode(net: np.ndarray) -> DrawdownEpisode:
+    """The deepest of `drawdown_episodes` (the earliest on a tie): depth and the peak /
+    trough / recovery sessions of the maximum drawdown.
+
+    net: daily simple returns [T]. A flat stretch at the peak ends the session the decline
+    starts. Never below a peak: depth 0.0 and all indices None. Empty input: depth NaN.
+    """
+    if np.size(net) == 0:
         return DrawdownEpisode(_NAN, None, None, None)
-    runmax = np.maximum(np.maximum.accumulate(e), 1.0)
-    dd = e / runmax - 1.0
-    trough = int(np.argmin(dd))
-    depth = float(dd[trough])
-    if not depth < 0.0:
+    episodes = drawdown_episodes(net)
+    if not episodes:
         return DrawdownEpisode(0.0, None, None, None)
-    level = runmax[trough]
-    at_peak = np.flatnonzero(e[:trough] >= level)
-    peak = int(at_peak[-1]) if at_peak.size else None
-    back = np.flatnonzero(e[trough + 1 :] >= level)
-    recovery = trough + 1 + int(back[0]) if back.size else None
-    return DrawdownEpisode(depth, peak, trough, recovery)
+    return min(episodes, key=lambda ep: ep.depth)
 
 
 # --------------------------------------------------------------------------- returns and risk
 
 
-def cagr(net: np.ndarray) -> float:
-    """Compound annual growth rate `E[T-1]^(252 / T) - 1`.
+def cagr(net: np.ndarray, ppy: float) -> float:
+    """Compound annual growth rate `E[T-1]^(ppy / T) - 1` (years = T / ppy).
 
-    net: daily simple returns [T]. Units: fraction per year (0.08 = 8%/yr). NaN if T = 0;
+    net: daily simple returns [T]; ppy: sessions per year. Units: fraction per year
+    (0.08 = 8%/yr). NaN if T = 0;
     -1.0 if the final NAV is <= 0 (ruin: a fractional power of a negative NAV is undefined).
     """
     x = np.asarray(net, dtype=np.float64)
@@ -152,13 +200,23 @@ def cagr(net: np.ndarray) -> float:
     end = float(np.prod(1.0 + x))
     if end <= 0.0:
         return -1.0
-    return end ** (SESSIONS_PER_YEAR / n) - 1.0
+    return end ** (ppy / n) - 1.0
 
 
-def ann_return(net: np.ndarray) -> float:
-    """Arithmetic annualised return `mean(net) * 252`; fraction per year. NaN if T = 0."""
-    x = np.asarray(net, dtype=np.float64)
-    return float(x.mean()) * SESSIONS_PER_YEAR if x.size else _NAN
+def per_year(x: np.ndarray, ppy: float) -> float:
+    """A daily quantity's yearly rate `sum(x) / years = mean(x) * ppy`, years = T / ppy.
+
+    x: per-session amounts [T] (returns, costs or turnover, fractions of NAV); ppy: sessions
+    per year. Units: those of x per year. NaN if T = 0.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    return float(x.mean()) * ppy if x.size else _NAN
+
+
+def ann_return(net: np.ndarray, ppy: float) -> float:
+    """Arithmetic annualised return `mean(net) * ppy` (`per_year` of the returns); fraction
+    per year. NaN if T = 0."""
+    return per_year(net, ppy)
 
 
 def _std(x: np.ndarray) -> float:
@@ -172,16 +230,30 @@ def _std(x: np.ndarray) -> float:
     return float(x.std(ddof=1))
 
 
-def ann_vol(net: np.ndarray) -> float:
-    """Annualised volatility `std(net, ddof=1) * sqrt(252)`; fraction per sqrt(year).
+def ann_vol(net: np.ndarray, ppy: float) -> float:
+    """Annualised volatility `std(net, ddof=1) * sqrt(ppy)`; fraction per sqrt(year).
 
     Exactly 0.0 for a constant series; NaN if T < 2.
     """
-    return _std(np.asarray(net, dtype=np.float64)) * _SQRT_YEAR
+    return _std(np.asarray(net, dtype=np.float64)) * math.sqrt(ppy)
 
 
-def sharpe(net: np.ndarray) -> float:
-    """Annualised Sharpe ratio `mean(net) / std(net, ddof=1) * sqrt(252)`, zero risk-free.
+def realised_vol_ratio(net: np.ndarray, target_vol: float) -> float:
+    """Realised over targeted vol, `std(net, ddof=1) * sqrt(252) / target_vol`, on the
+    basis risk targeting sizes with (ex-ante `sigma = sqrt(252 * w' S w)`, SYSTEM.md §5).
+
+    Risk targeting aims at a DAILY vol of `target_vol / sqrt(252)`; this is the realised
+    daily vol over that aim. Annualising the realised side with the calendar's ppy instead
+    would show a book that hits its daily aim exactly as `sqrt(ppy / 252)` (~1.018) off
+    target. Dimensionless; NaN if T < 2 or target_vol is not > 0.
+    """
+    if not target_vol > 0:
+        return _NAN
+    return ann_vol(net, RT_PERIODS_PER_YEAR) / target_vol
+
+
+def sharpe(net: np.ndarray, ppy: float) -> float:
+    """Annualised Sharpe ratio `mean(net) / std(net, ddof=1) * sqrt(ppy)`, zero risk-free.
 
     Dimensionless. NaN if T < 2 or the volatility is zero.
     """
@@ -189,11 +261,11 @@ def sharpe(net: np.ndarray) -> float:
     sd = _std(x)
     if not sd > 0.0:
         return _NAN
-    return float(x.mean()) / sd * _SQRT_YEAR
+    return float(x.mean()) / sd * math.sqrt(ppy)
 
 
-def sortino(net: np.ndarray) -> float:
-    """Annualised Sortino ratio `mean(net)*252 / (sqrt(mean(min(net, 0)^2)) * sqrt(252))`.
+def sortino(net: np.ndarray, ppy: float) -> float:
+    """Annualised Sortino ratio `mean(net)*ppy / (sqrt(mean(min(net, 0)^2)) * sqrt(ppy))`.
 
     Downside deviation with target 0, averaged over ALL T sessions (not just the losing
     ones), as in empyrical. Dimensionless. NaN if T = 0 or no session lost money.
@@ -205,7 +277,7 @@ def sortino(net: np.ndarray) -> float:
     dd = math.sqrt(float((down * down).sum()) / x.size)
     if not dd > 0.0:
         return _NAN
-    return float(x.mean()) * SESSIONS_PER_YEAR / (dd * _SQRT_YEAR)
+    return float(x.mean()) * math.sqrt(ppy) / dd
 
 
 def hit_rate(net: np.ndarray) -> float:
@@ -291,10 +363,11 @@ def _rolling_moments(net: np.ndarray, window: int):
     return w, w.std(axis=1, ddof=1), w.max(axis=1) == w.min(axis=1)
 
 
-def rolling_vol(net: np.ndarray, window: int = SESSIONS_PER_YEAR) -> np.ndarray:
-    """Causal rolling annualised vol: `out[d] = std(net[d-window+1 : d+1], ddof=1) * sqrt(252)`.
+def rolling_vol(net: np.ndarray, window: int, ppy: float) -> np.ndarray:
+    """Causal rolling annualised vol: `out[d] = std(net[d-window+1 : d+1], ddof=1) * sqrt(ppy)`.
 
-    net: daily simple returns [T]; window: sessions (>= 2). Returns float64 [T], NaN for
+    net: daily simple returns [T]; window: sessions (>= 2; one year is `round(ppy)`); ppy:
+    sessions per year. Returns float64 [T], NaN for
     the first `window - 1` sessions (window not yet full); exactly 0.0 on a constant window.
     A NaN in the window gives NaN.
     """
@@ -303,16 +376,16 @@ def rolling_vol(net: np.ndarray, window: int = SESSIONS_PER_YEAR) -> np.ndarray:
     if moments is not None:
         _, sd, constant = moments
         sd[constant] = 0.0
-        out[window - 1 :] = sd * _SQRT_YEAR
+        out[window - 1 :] = sd * math.sqrt(ppy)
     return out
 
 
-def rolling_sharpe(net: np.ndarray, window: int = SESSIONS_PER_YEAR) -> np.ndarray:
-    """Causal rolling Sharpe: `out[d] = mean(win) / std(win, ddof=1) * sqrt(252)`,
+def rolling_sharpe(net: np.ndarray, window: int, ppy: float) -> np.ndarray:
+    """Causal rolling Sharpe: `out[d] = mean(win) / std(win, ddof=1) * sqrt(ppy)`,
     `win = net[d-window+1 : d+1]`, zero risk-free.
 
-    net: daily simple returns [T]; window: sessions (>= 2). Returns float64 [T],
-    dimensionless, NaN for the first `window - 1` sessions and where the window's vol is 0.
+    net: daily simple returns [T]; window: sessions (>= 2); ppy: sessions per year. Returns
+    float64 [T], dimensionless, NaN for the first `window - 1` sessions and where the window's vol is 0.
     """
     out = np.full(np.size(net), np.nan)
     moments = _rolling_moments(net, window)
@@ -320,8 +393,10 @@ def rolling_sharpe(net: np.ndarray, window: int = SESSIONS_PER_YEAR) -> np.ndarr
         w, sd, constant = moments
         sd[constant] = np.nan
         with np.errstate(invalid="ignore", divide="ignore"):
-            out[window - 1 :] = w.mean(axis=1) / sd * _SQRT_YEAR
+            out[window - 1 :] = w.mean(axis=1) / sd * math.sqrt(ppy)
     return out
+
+
 def _optional(name: str, values, n_total: int, start: int) -> np.ndarray | None:
     if values is None:
         return None
@@ -346,6 +421,7 @@ def performance_metrics(
     traded: np.ndarray | None = None,
     target_vol: float | None = None,
     start: int = 0,
+    ppy: float | None = None,
 ) -> dict:
     """Headline metrics of a run over its ready period, sessions `start:`.
 
@@ -359,6 +435,8 @@ def performance_metrics(
     - traded: one-way turnover `sum_i |dw_i|` charged that session (0 on non-trade days).
     - target_vol: the risk-targeting annual vol target (fraction per sqrt(year)).
     - start: index of the first ready session; every metric uses only sessions `start:`.
+    - ppy: sessions per year to annualise with; None = `periods_per_year(dates[start:])`,
+      the window's own calendar. Pass the run's value to summarise a sub-period of it.
 
     Returns a dict (Python floats; NaN when undefined or when the optional input is absent):
     cagr, ann_return, ann_vol, sharpe, sortino, max_drawdown (<= 0), max_dd_peak,
@@ -366,9 +444,10 @@ def performance_metrics(
     worst_month_date ("YYYY-MM"), best_month, best_month_date, hit_rate, skew
     (bias-corrected), avg_gross_leverage, avg_net_leverage, turnover_per_year
     (`sum(traded) / years`, multiples of NAV per year), cost_drag (`sum(costs) / years`,
-    fraction of NAV per year), ann_return_gross (`mean(gross) * 252`), realised_vol_ratio
-    (`ann_vol / target_vol`), n_sessions (int), first_date, last_date (ISO or None);
-    `years = n_sessions / 252`. When the drawdown starts from the starting NAV (a loss on
+    fraction of NAV per year), ann_return_gross (`mean(gross) * ppy`), realised_vol_ratio
+    (see `realised_vol_ratio`: on the risk-targeting basis of 252), periods_per_year (the
+    ppy used), n_sessions (int), first_date, last_date (ISO or None);
+    `years = n_sessions / ppy`. When the drawdown starts from the starting NAV (a loss on
     the first ready session), max_dd_peak is the first ready session's date.
     """
     x_all = np.asarray(net, dtype=np.float64)
@@ -390,7 +469,7 @@ def performance_metrics(
     weekday = (days.astype(np.int64) + 3) % 7  # 0 = Monday (1970-01-01 was a Thursday)
     if (weekday >= 5).any():
         bad = days[int(np.flatnonzero(weekday >= 5)[0])]
-        raise ValueError(f"weekend session {bad}: annualising with 252 needs weekday sessions")
+        raise ValueError(f"weekend session {bad}: the session calendar has weekdays only (data/calendar.py)")
 
     g = _optional("gross", gross, n_total, start)
     c = _optional("costs", costs, n_total, start)
@@ -407,7 +486,7 @@ def performance_metrics(
             )
 
     n = x.size
-    years = n / SESSIONS_PER_YEAR
+    ppy = periods_per_year(days) if ppy is None else float(ppy)
     ep = max_drawdown_episode(x)
     iso = lambda i: str(days[i]) if i is not None else None  # noqa: E731
     if ep.trough is not None:
@@ -424,17 +503,16 @@ def performance_metrics(
         worst = best = _NAN
         worst_date = best_date = None
 
-    vol = ann_vol(x)
-    c_agr = cagr(x)
+    vol = ann_vol(x, ppy)
+    c_agr = cagr(x, ppy)
     calmar_ = c_agr / abs(ep.depth) if ep.depth < 0.0 else _NAN
-    has_target = target_vol is not None and target_vol > 0
 
     return {
         "cagr": c_agr,
-        "ann_return": ann_return(x),
+        "ann_return": ann_return(x, ppy),
         "ann_vol": vol,
-        "sharpe": sharpe(x),
-        "sortino": sortino(x),
+        "sharpe": sharpe(x, ppy),
+        "sortino": sortino(x, ppy),
         "max_drawdown": ep.depth,
         "max_dd_peak": peak_date,
         "max_dd_trough": iso(ep.trough),
@@ -448,10 +526,11 @@ def performance_metrics(
         "skew": skew(x),
         "avg_gross_leverage": _mean_or_nan(gx),
         "avg_net_leverage": _mean_or_nan(nx),
-        "turnover_per_year": float(tr.sum()) / years if tr is not None and n else _NAN,
-        "cost_drag": float(c.sum()) / years if c is not None and n else _NAN,
-        "ann_return_gross": ann_return(g) if g is not None else _NAN,
-        "realised_vol_ratio": vol / float(target_vol) if has_target else _NAN,
+        "turnover_per_year": per_year(tr, ppy) if tr is not None else _NAN,
+        "cost_drag": per_year(c, ppy) if c is not None else _NAN,
+        "ann_return_gross": ann_return(g, ppy) if g is not None else _NAN,
+        "realised_vol_ratio": realised_vol_ratio(x, float(target_vol)) if target_vol is not None else _NAN,
+        "periods_per_year": ppy,
         "n_sessions": int(n),
         "first_date": str(days[0]) if n else None,
         "last_date": str(days[-1]) if n else None,

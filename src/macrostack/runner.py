@@ -20,6 +20,7 @@ from macrostack.data.store import DEFAULT_DATASET, MarketStore
 from macrostack.engines import data_fields
 from macrostack.errors import InputError
 from macrostack.metrics import performance_metrics
+from macrostack.periods import headline_tables
 from macrostack.runs import catalog
 from macrostack.attribution import attribute, sleeve_contributions, sleeve_summary, sleeves_frame
 from macrostack.runs.address import resolve_run, runs_dir
@@ -117,12 +118,13 @@ def _final_folder(out: Path, run_id: str, force: bool) -> Path:
 
 def run_stack(config: str | Path | StackConfig = "core", *, start=None, end=None, run_id: str | None = None,
               out: Path | None = None, store: Path | None = None, on_stage=None, report: bool = True,
-              force: bool = False) -> RunResult:
+              force: bool = False, splits=None) -> RunResult:
     """Run a stack end to end and publish `out/<run id>/` whole, or nothing.
 
     The run id (given, or `default_run_id`) is checked before anything is computed; an
     existing run of that id is left untouched unless `force` (then replaced atomically).
-    `on_stage(text)` is told as each stage starts (load, the layers, artifacts, audit, report)."""
+    `on_stage(text)` is told as each stage starts (load, the layers, artifacts, audit, report);
+    `splits` (dates) cut the sub-period table instead of since 2000 / 2010 / last 5 y."""
     tell = on_stage or (lambda text: None)
     t0 = time.perf_counter()
     if run_id is not None:
@@ -151,12 +153,15 @@ def run_stack(config: str | Path | StackConfig = "core", *, start=None, end=None
         d["net"], ledger.dates, gross=d["gross"], costs=d["cost"], gross_exposure=d["gross_exposure"],
         net_exposure=d["net_exposure"], traded=d["traded"], target_vol=cfg.risk_targeting.target_vol, start=start_idx)
     metrics["execution_events"] = len(ledger.events["reason"])
+    ready = slice(start_idx, None)
+    tables = headline_tables(d["net"][ready], d["cost"][ready], d["traded"][ready], ledger.dates[ready],
+                             metrics["periods_per_year"], splits)
     parts = attribute(sleeve_contributions(ledger.sleeve_pre, ledger.stages["w_pre"],
                                            ledger.layers["risk_targeting"]["leverage"],
                                            ledger.layers["allocator"]["scalar_applied"]),
                       ledger.stages["w_exec"], ledger.rebalance_idx, md.returns, md.field("cost"),
                       cfg.execution.lag, cfg.execution.holding)
-    attribution = sleeve_summary(parts, start_idx)
+    attribution = sleeve_summary(parts, start_idx, metrics["periods_per_year"])
     manifest = {
         "run_id": run_id, "macrostack_version": __version__, "config": cfg.resolved(), "config_hash": cfg.config_hash(),
         "layers_hash": lhash,
@@ -168,6 +173,7 @@ def run_stack(config: str | Path | StackConfig = "core", *, start=None, end=None
         "stage_statuses": ledger.statuses, "ready_index": int(start_idx),
         "ready_date": str(ledger.dates[start_idx]), "n_rebalances": len(ledger.rebalance_idx),
         "metrics": metrics, "attribution": attribution, "inert_sleeves": ledger.inert, "audit": "PENDING",
+        "periods_per_year": metrics["periods_per_year"], **tables,  # sub_periods, trailing, drawdowns
     }
     t1 = time.perf_counter()
     with out_lock(out):

@@ -1,8 +1,10 @@
 """Sessions and rebalance schedules.
 
 One session calendar per run: the weekdays on which any instrument of the universe has a
-bar (no weekend rows, so annualising with 252 is right). Windows count sessions of this
-calendar. A rebalance schedule picks sessions from it:
+bar (no weekend rows). Windows count sessions of this calendar. `SESSIONS_PER_YEAR` (252) is
+the convention the stack's own estimators annualise with (risk targeting's ex-ante vol,
+allocator and policy vol features, where it cancels in ratios); reported metrics use the
+calendar's measured sessions per year instead (`metrics.periods_per_year`, ~260.9). A rebalance schedule picks sessions from it:
 
 - `D`: every session;
 - `W-FRI`: the last session of each Monday–Friday week (Friday, or the last session before

@@ -10,12 +10,17 @@ It must not compute P&L another way: every series is a column of the run's artif
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import yaml
 
+from macrostack.attribution import sleeve_summary
 from macrostack.errors import InputError
+from macrostack.metrics import performance_metrics, periods_per_year
+from macrostack.periods import tables_of_daily
 from macrostack.report import charts, figures
 from macrostack.report.data import HEATMAP_STAGES, RunData, load_run, load_weights
 from macrostack.report.page import Section, badge, esc, figure_html, num, pct, render_page, table, tile, write_page
@@ -23,12 +28,15 @@ from macrostack.report.page import Section, badge, esc, figure_html, num, pct, r
 __all__ = ["write_report", "build_report_html", "load_run", "RunData"]
 
 
-def _tiles(m: dict, target_vol, verdict) -> str:
+def _tiles(m: dict, target_vol, verdict, sub_periods: list[dict]) -> str:
+    recent = [r for r in sub_periods if r["kind"] in ("since", "split", "last")]
     out = [
         tile("CAGR", pct(m.get("cagr")), f"arithmetic {pct(m.get('ann_return'))}/yr", "neg" if (m.get("cagr") or 0) < 0 else ""),
-        tile("Volatility", pct(m.get("ann_vol")), f"target {pct(target_vol, 0)} · ratio {num(m.get('realised_vol_ratio'))}"
-             if target_vol else ""),
-        tile("Sharpe", num(m.get("sharpe")), f"Sortino {num(m.get('sortino'))}"),
+        tile("Volatility", pct(m.get("ann_vol")), f"{num(m.get('periods_per_year'), 1)} sessions/yr · target {pct(target_vol, 0)} · "
+             f"ratio {num(m.get('realised_vol_ratio'))} (RT basis)" if target_vol else f"{num(m.get('periods_per_year'), 1)} sessions/yr"),
+        tile("Sharpe", num(m.get("sharpe")), f"Sortino {num(m.get('sortino'))} · full period"),
+        *([tile(f"Sharpe {recent[0]['period']}", num(recent[0]["sharpe"]),
+                " · ".join(f"{r['period']} {num(r['sharpe'])}" for r in recent[1:]))] if recent else []),
         tile("Max drawdown", pct(m.get("max_drawdown")), f"{m.get('max_dd_peak') or '—'} → {m.get('max_dd_trough') or '—'}", "neg"),
         tile("Calmar", num(m.get("calmar")), f"recovered {m.get('max_dd_recovery') or 'not yet'}"),
         tile("Worst month", pct(m.get("worst_month")), m.get("worst_month_date") or "", "neg"),
@@ -92,8 +100,77 @@ def _sleeve_table(attribution: dict | None) -> str:
                            for k, v in rows.items()], numeric={1, 2, 3, 4})
 
 
-def build_report_html(run: RunData, start=None, end=None) -> str:
-    """The report page of a loaded run; `start`/`end` bound the weights heatmaps (default: last 2 years)."""
+def run_ppy(run: RunData) -> float:
+    """The run's periods per year (manifest), or, for a run made before it was recorded,
+    the same `periods_per_year` of its ready-period calendar."""
+    return run.manifest.get("periods_per_year") or periods_per_year(run.dates.to_numpy())
+
+
+def _periods_section(tables: dict, ppy: float) -> Section:
+    sub = table(["period", "from", "to", "sessions", "CAGR", "vol", "Sharpe", "max DD", "cost drag / yr", "turnover / yr"],
+                [[r["period"] + (" (partial)" if r["partial"] else ""), r["first"], r["last"], f"{r['n_sessions']:,}",
+                  pct(r["cagr"]), pct(r["ann_vol"]), num(r["sharpe"]), pct(r["max_drawdown"]), pct(r["cost_drag"], 2),
+                  num(r["turnover_per_year"], 1, "×")] for r in tables["sub_periods"]], numeric=set(range(3, 10)), wide=True)
+    trailing = table(["horizon", "from", "to", "return", "annualised"],
+                     [[f"{r['years']} y", r["from"], r["to"], pct(r["return"]), pct(r["annualised"])]
+                      for r in tables["trailing"]], numeric={3, 4})
+    dds = table(["#", "depth", "peak", "trough", "recovery", "duration (sessions)"],
+                [[i, pct(r["depth"]), r["peak"] or "start", r["trough"], r["recovery"] or "not recovered", f"{r['duration']:,}"]
+                 for i, r in enumerate(tables["drawdowns"], 1)], numeric={0, 1, 5})
+    trailing = trailing if tables["trailing"] else "<p>The run is shorter than a year.</p>"
+    body = (f"{sub}<h3>Trailing returns</h3>{trailing}"
+            f"<h3>Worst {len(tables['drawdowns'])} drawdowns</h3>{dds}")
+    return Section("periods", "Sub-periods, trailing returns and worst drawdowns", body,
+                   f"Each sub-period is summarised as a run of its own (equity 1 at its first session), annualised with this run's "
+                   f"{ppy:.1f} sessions per year (sessions − 1 over the elapsed years of its calendar). A partial decade is one "
+                   "the run covers only in part (see its dates). Cost drag and turnover are Σ per session / years. Trailing "
+                   "returns compound the sessions after the same date N calendar years before the last session; over more "
+                   "than 1 year they are annualised as (1 + return)^(1/N) − 1. A drawdown runs from the last session at the "
+                   "peak (\"start\" = the starting NAV) to the first session back at that NAV; duration counts sessions "
+                   "from the peak to the recovery, or to the last session when not recovered.")
+
+
+def restricted(run: RunData, start: pd.Timestamp | None, end: pd.Timestamp | None) -> RunData:
+    """The run cut to its sessions with `start <= date <= end`: daily tables, positions, returns,
+    layer and sleeve tables; the manifest's metrics, attribution and sub-period / trailing /
+    drawdown tables recomputed over that window (as a run of its own: equity 1 at `start`)
+    with the run's periods per year, so every tile and chart of the report covers the window."""
+    lo = start if start is not None else pd.Timestamp.min
+    hi = end if end is not None else pd.Timestamp.max
+    keep = np.asarray((run.dates >= lo) & (run.dates <= hi))
+    if not keep.any():
+        raise InputError(f"no ready sessions between {_day_text(start)} and {_day_text(end)}", "report --start/--end",
+                         f"choose dates inside the run's ready period ({run.dates[0].date()} → {run.dates[-1].date()})")
+
+    def cut(frame: pd.DataFrame | None) -> pd.DataFrame | None:
+        if frame is None:
+            return None
+        dates = pd.to_datetime(frame["date"])
+        return frame.loc[(dates >= lo) & (dates <= hi)].reset_index(drop=True)
+
+    daily, sleeves, ppy = cut(run.daily), cut(run.sleeves), run_ppy(run)
+    col = lambda c: daily[c].to_numpy(dtype=float)  # noqa: E731
+    metrics = performance_metrics(col("net"), run.dates[keep].to_numpy(), gross=col("gross"), costs=col("cost"),
+                                  gross_exposure=col("gross_exposure"), net_exposure=col("net_exposure"),
+                                  traded=col("traded"), target_vol=run.target_vol, ppy=ppy)
+    manifest = {**run.manifest, "metrics": metrics, "periods_per_year": ppy, **tables_of_daily(daily, ppy)}
+    if sleeves is not None:
+        names = [c for c in sleeves.columns if c != "date" and ":" not in c]
+        parts = {n: {"net": sleeves[n].to_numpy(), "cost": sleeves[f"{n}:cost"].to_numpy()} for n in names}
+        manifest["attribution"] = sleeve_summary(parts, 0, ppy)
+    rt = cut(run.rt)
+    manifest["n_rebalances"] = len(rt)
+    return dataclasses.replace(run, manifest=manifest, dates=run.dates[keep], daily=daily, positions=run.positions[keep],
+                               returns=run.returns[keep], rt=rt, alloc=cut(run.alloc), sleeves=sleeves)
+
+
+def _day_text(value) -> str:
+    return str(value.date()) if value is not None else "…"
+
+
+def build_report_html(run: RunData, start=None, end=None, splits=None) -> str:
+    """The report page of a loaded run; `start`/`end` bound the weights heatmaps (default: last 2 years);
+    `splits` (dates) cut the sub-period table instead of since 2000 / 2010 / last 5 y."""
     d = run.daily
     if not len(d):
         raise InputError("the run has no ready sessions to report", str(run.path), "run over a longer period")
@@ -101,6 +178,10 @@ def build_report_html(run: RunData, start=None, end=None) -> str:
     m = run.manifest.get("metrics", {})
     cfg = run.manifest.get("config", {})
     rtc = cfg.get("risk_targeting", {})
+    ppy = run_ppy(run)
+    manifest = run.manifest
+    tables = (manifest if splits is None and "sub_periods" in manifest
+              else tables_of_daily(d, ppy, splits))  # a run made before the tables, or other splits
     sections: list[Section] = []
 
     ed = figures.equity_drawdown(net, run.dates)
@@ -108,13 +189,18 @@ def build_report_html(run: RunData, start=None, end=None) -> str:
     sections.append(Section("equity", "Equity and drawdown", figure_html(charts.equity_figure(ed, episode), "fig-equity"),
                             "Equity compounds the daily net return (after costs) from 1 at the ready date; log scale, so equal "
                             "vertical distances are equal percentage moves. Drawdown = equity / running peak − 1."))
+    sections.append(_periods_section(tables, ppy))
 
-    rs = figures.rolling_stats(net, run.dates)
-    sections.append(Section("rolling", "Rolling 1-year statistics", figure_html(charts.rolling_figure(rs, run.target_vol), "fig-rolling"),
-                            "Trailing 252 sessions: compounded net return, annualised realised vol (the dashed line is the "
-                            "risk-targeting vol target) and Sharpe (zero risk-free rate)."))
+    window = figures.year_window(ppy)
+    rs = figures.rolling_stats(net, run.dates, ppy, window)
+    target = figures.target_on_calendar(run.target_vol, ppy) if run.target_vol else None
+    sections.append(Section("rolling", "Rolling 1-year statistics", figure_html(charts.rolling_figure(rs, target, window), "fig-rolling"),
+                            f"Trailing {window} sessions (one year of this run's calendar, {ppy:.1f} sessions/yr): compounded "
+                            "net return, realised vol annualised with the same calendar, and Sharpe (zero risk-free rate). "
+                            "The dashed line is the risk-targeting target on that basis: RT sizes to a daily vol of "
+                            "target/√252, which is target·√(sessions per year/252) a year on this calendar."))
 
-    wf = figures.drag_waterfall(gross, cost, net, d["risk_scalar"].to_numpy(dtype=float))
+    wf = figures.drag_waterfall(gross, cost, net, d["risk_scalar"].to_numpy(dtype=float), ppy)
     sections.append(Section("drag", "Return drag: gross → allocator → costs → net",
                             figure_html(charts.waterfall_figure(wf), "fig-drag"),
                             "Annual returns as Σ daily / years (arithmetic, so the bars add up exactly: "
@@ -143,7 +229,7 @@ def build_report_html(run: RunData, start=None, end=None) -> str:
 
     al = figures.allocator_series(d)
     if al is not None:
-        rs_ = figures.regime_shares(al["regime"].to_numpy())
+        rs_ = figures.regime_shares(al["regime"].to_numpy(), ppy)
         shares = ", ".join(f"{name} {pct(v)}" for name, v in rs_["shares"].items())
         sections.append(Section("allocator", "Allocator: regime and risk scalar", figure_html(charts.allocator_figure(al), "fig-allocator"),
                                 f"Profile {esc(cfg.get('allocator', {}).get('profile'))}. The scalar s (0 < s ≤ 1) scales the whole "
@@ -168,7 +254,7 @@ def build_report_html(run: RunData, start=None, end=None) -> str:
     ac = figures.asset_class_pnl(run.positions, run.returns, run.symbols, run.asset_classes, run.dates)
     fig = charts.cumulative_figure(ac, "Cumulative gross P&L per asset class", extra={"costs (all classes)": -cost},
                                    total=net, total_name="portfolio net")
-    summary = figures.pnl_summary(ac)
+    summary = figures.pnl_summary(ac, ppy)
     counts = pd.Series(run.asset_classes).value_counts()
     class_table = table(["asset class", "instruments", "gross contribution / yr", "share of gross", "vol", "Sharpe"],
                         [[c, int(counts.get(c, 0)), pct(r.contribution, 2), pct(r.share, 0), pct(r.vol), num(r.sharpe)]
@@ -202,21 +288,27 @@ def build_report_html(run: RunData, start=None, end=None) -> str:
     sub = (f"{esc(cfg.get('description') or cfg.get('name', ''))} · dataset {esc(run.manifest['data'].get('dataset'))} · "
            f"{esc(m.get('first_date'))} → {esc(m.get('last_date'))} ({esc(m.get('n_sessions'))} sessions, "
            f"{esc(run.manifest.get('n_rebalances'))} rebalances) · macrostack {esc(run.manifest.get('macrostack_version'))}")
-    return render_page(f"macrostack report — {run.run_id}", sub, _tiles(m, run.target_vol, verdict), sections)
+    return render_page(f"macrostack report — {run.run_id}", sub, _tiles(m, run.target_vol, verdict, tables["sub_periods"]),
+                       sections)
 
 
-def write_report(run_dir: Path, out: Path | None = None, start=None, end=None) -> Path:
+def write_report(run_dir: Path, out: Path | None = None, start=None, end=None, splits=None) -> Path:
     """Write the HTML report of the run in `run_dir`; returns its path (default `run_dir/report.html`).
 
-    start / end: date range of the weights-by-stage heatmaps (default: the last 2 years of
-    rebalances); every other chart covers the whole ready period. The file is self-contained
-    (Plotly JS embedded, no network access) and written atomically.
+    start / end: the report covers only the ready sessions in [start, end] (every tile, table
+    and chart, see `restricted`; default: the whole ready period) and so do the weights-by-stage
+    heatmaps (default: the last 2 years of rebalances). The audit and manifest sections describe
+    the whole run. The file is self-contained
+    (Plotly JS embedded, no network access) and written atomically. splits: dates cutting the
+    sub-period table (default: the manifest's table, since 2000 / 2010 / last 5 y).
     """
     run_dir = Path(run_dir)
     start, end = _day(start, "report --start"), _day(end, "report --end")
     run = load_run(run_dir)
+    if start is not None or end is not None:
+        run = restricted(run, start, end)
     out = Path(out) if out is not None else run_dir / "report.html"
-    return write_page(out, build_report_html(run, start, end))
+    return write_page(out, build_report_html(run, start, end, splits))
 
 
 def _day(value, where: str) -> pd.Timestamp | None:

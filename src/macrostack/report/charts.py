@@ -64,8 +64,9 @@ def equity_figure(ed: pd.DataFrame, episode: dict | None = None) -> go.Figure:
     return _layout(fig, "Equity and drawdown (net of costs)", 560, showlegend=False)
 
 
-def rolling_figure(rs: pd.DataFrame, target_vol: float | None) -> go.Figure:
-    """Trailing 1-year return, vol (with the RT target) and Sharpe, in three panels."""
+def rolling_figure(rs: pd.DataFrame, target_vol: float | None, window: int) -> go.Figure:
+    """Trailing 1-year (`window` sessions) return, vol (with the RT target, on the chart's
+    annualisation) and Sharpe, in three panels."""
     idx = thin_index(len(rs))
     x = _dates(rs.index[idx])
     fig = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.04)
@@ -75,7 +76,7 @@ def rolling_figure(rs: pd.DataFrame, target_vol: float | None) -> go.Figure:
                              hovertemplate="%{y:.1%}"), row=2, col=1)
     if target_vol:
         fig.add_hline(y=target_vol, line=dict(color=GREY, dash="dash", width=1), row=2, col=1,
-                      annotation_text=f"target {target_vol:.0%}", annotation_position="top left")
+                      annotation_text=f"RT target {target_vol:.1%} on this calendar", annotation_position="top left")
     fig.add_trace(go.Scatter(x=x, y=rs["sharpe"].to_numpy()[idx], name="1y Sharpe", line=dict(color=GREEN, width=1.2),
                              hovertemplate="%{y:.2f}"), row=3, col=1)
     for row in (1, 3):
@@ -83,7 +84,7 @@ def rolling_figure(rs: pd.DataFrame, target_vol: float | None) -> go.Figure:
     fig.update_yaxes(tickformat=".0%", title_text="1y return", row=1, col=1)
     fig.update_yaxes(tickformat=".0%", rangemode="tozero", title_text="1y realised vol", row=2, col=1)
     fig.update_yaxes(title_text="1y Sharpe", row=3, col=1)
-    return _layout(fig, "Rolling 1-year (252 sessions) return, volatility and Sharpe", 620, showlegend=False)
+    return _layout(fig, f"Rolling 1-year ({window} sessions) return, volatility and Sharpe", 620, showlegend=False)
 
 
 def risk_targeting_figure(rts: pd.DataFrame, target_vol: float | None, cap: float | None, floor: float | None) -> go.Figure:

@@ -5,7 +5,8 @@ chart draws, so they can be tested against the P&L contract (SYSTEM.md §0) exac
 Metrics come from `macrostack.metrics`; nothing here re-derives P&L another way.
 
 Units: returns and P&L are fractions of NAV (0.01 = 1%), vols are annualised fractions,
-leverage and exposures are multiples of NAV, years are `sessions / 252`.
+leverage and exposures are multiples of NAV, years are `sessions / ppy` with `ppy` the
+run's periods per year (`metrics.periods_per_year` of its calendar, in the manifest).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import pandas as pd
 
 from macrostack import metrics
 from macrostack.layers.allocator import REGIMES
-from macrostack.metrics import SESSIONS_PER_YEAR, drawdown, equity, monthly_returns, rolling_sharpe, rolling_vol
+from macrostack.metrics import drawdown, equity, monthly_returns, rolling_sharpe, rolling_vol
 from macrostack.pnl import booked_returns
 
 __all__ = [
@@ -77,19 +78,33 @@ def equity_drawdown(net: np.ndarray, dates) -> pd.DataFrame:
     return pd.DataFrame({"equity": equity(net), "drawdown": drawdown(net)}, index=pd.DatetimeIndex(dates, name="date"))
 
 
-def rolling_stats(net: np.ndarray, dates, window: int = SESSIONS_PER_YEAR) -> pd.DataFrame:
-    """Trailing `window`-session compounded return, annualised vol and Sharpe, per session.
+def year_window(ppy: float) -> int:
+    """One year of sessions for rolling windows: `round(ppy)` (261 on a weekday calendar)."""
+    return int(round(ppy))
+
+
+def target_on_calendar(target_vol: float, ppy: float) -> float:
+    """The risk-targeting vol target on a calendar of `ppy` sessions a year:
+    `target * sqrt(ppy / 252)`. Risk targeting aims at a daily vol of `target / sqrt(252)`
+    (SYSTEM.md §5); annualised like every metric here, that daily aim is this number."""
+    return target_vol * float(np.sqrt(ppy / metrics.RT_PERIODS_PER_YEAR))
+
+
+def rolling_stats(net: np.ndarray, dates, ppy: float, window: int | None = None) -> pd.DataFrame:
+    """Trailing `window`-session compounded return, annualised vol and Sharpe, per session;
+    window defaults to one year, `year_window(ppy)`.
 
     return[d] = prod(1 + net[d-window+1 .. d]) - 1 (fraction), vol / sharpe from
     `metrics.rolling_vol` / `metrics.rolling_sharpe` on the same window. NaN until the
     window is full (the first `window - 1` sessions).
     """
     x = np.asarray(net, dtype=np.float64)
+    window = year_window(ppy) if window is None else window
     e = np.concatenate([[1.0], equity(x)])
     ret = np.full(x.size, np.nan)
     if x.size >= window:
         ret[window - 1:] = e[window:] / e[:-window] - 1.0
-    return pd.DataFrame({"return": ret, "vol": rolling_vol(x, window), "sharpe": rolling_sharpe(x, window)},
+    return pd.DataFrame({"return": ret, "vol": rolling_vol(x, window, ppy), "sharpe": rolling_sharpe(x, window, ppy)},
                         index=pd.DatetimeIndex(dates, name="date"))
 
 
@@ -119,15 +134,15 @@ def allocator_series(daily: pd.DataFrame) -> pd.DataFrame | None:
     return pd.DataFrame({"regime": regime, "risk_scalar": scalar}, index=pd.DatetimeIndex(daily["date"], name="date"))
 
 
-def regime_shares(regime: np.ndarray, names=REGIMES) -> dict:
+def regime_shares(regime: np.ndarray, ppy: float, names=REGIMES) -> dict:
     """Share of sessions in each regime (fractions summing to 1 over finite codes) and the
-    number of regime changes per year (`changes / (sessions / 252)`)."""
+    number of regime changes per year (`changes / (sessions / ppy)`)."""
     r = np.asarray(regime, dtype=float)
     r = r[np.isfinite(r)]
     n = r.size
     shares = {name: (float((r == code).sum()) / n if n else float("nan")) for code, name in enumerate(names)}
     changes = int((r[1:] != r[:-1]).sum()) if n > 1 else 0
-    years = n / SESSIONS_PER_YEAR
+    years = n / ppy
     return {"shares": shares, "transitions": changes, "transitions_per_year": changes / years if years else float("nan")}
 
 
@@ -164,28 +179,28 @@ def sleeve_pnl(sleeves: pd.DataFrame | None) -> pd.DataFrame | None:
                         index=pd.DatetimeIndex(sleeves["date"], name="date"))
 
 
-def pnl_summary(daily_pnl: pd.DataFrame) -> pd.DataFrame:
+def pnl_summary(daily_pnl: pd.DataFrame, ppy: float) -> pd.DataFrame:
     """Per column of daily P&L (fractions of NAV), with `metrics`: contribution per year
     (`ann_return`), its share of the columns' total contribution, annualised vol and Sharpe
     (NaN when the vol is rounding noise, below `metrics.NOISE_VOL`)."""
     cols = [daily_pnl[c].to_numpy(dtype=np.float64) for c in daily_pnl.columns]
-    contribution = np.array([metrics.ann_return(x) for x in cols])
-    vol = np.array([metrics.ann_vol(x) for x in cols])
-    sharpe = np.array([metrics.sharpe(x) if v > metrics.NOISE_VOL else np.nan for x, v in zip(cols, vol)])
+    contribution = np.array([metrics.ann_return(x, ppy) for x in cols])
+    vol = np.array([metrics.ann_vol(x, ppy) for x in cols])
+    sharpe = np.array([metrics.sharpe(x, ppy) if v > metrics.NOISE_VOL else np.nan for x, v in zip(cols, vol)])
     total = contribution.sum()
     share = contribution / total if total != 0 else np.full(len(cols), np.nan)
     return pd.DataFrame({"contribution": contribution, "share": share, "vol": vol, "sharpe": sharpe},
                         index=daily_pnl.columns)
 
 
-def drag_waterfall(gross: np.ndarray, cost: np.ndarray, net: np.ndarray, scalar: np.ndarray) -> pd.Series:
+def drag_waterfall(gross: np.ndarray, cost: np.ndarray, net: np.ndarray, scalar: np.ndarray, ppy: float) -> pd.Series:
     """From gross P&L before the allocator brake to net, in annual return (Σ daily / years).
 
     allocator_drag[d] = (held/s − held)·r = gross[d] · (1/s[d] − 1) where the scalar in force
     `s[d]` is finite and > 0 (else 0): the gross P&L the brake removed, holding the executed
     weights otherwise fixed (an approximation: caps and the extra trading of an unbraked book
     are ignored). gross_unbraked = gross + allocator_drag. Returns a Series with
-    gross_unbraked, allocator_drag, costs, net (each `sum / years`, years = T / 252), which
+    gross_unbraked, allocator_drag, costs, net (each `sum / years`, years = T / ppy), which
     satisfies `gross_unbraked − allocator_drag − costs = net` up to rounding (net = gross − cost
     exactly by the P&L contract).
     """
@@ -194,7 +209,7 @@ def drag_waterfall(gross: np.ndarray, cost: np.ndarray, net: np.ndarray, scalar:
     ok = np.isfinite(s) & (s > 0)
     drag_daily = np.zeros_like(g)
     drag_daily[ok] = g[ok] * (1.0 / s[ok] - 1.0)
-    years = g.size / SESSIONS_PER_YEAR
+    years = g.size / ppy
     if years == 0:
         return pd.Series({"gross_unbraked": np.nan, "allocator_drag": np.nan, "costs": np.nan, "net": np.nan})
     drag = float(drag_daily.sum()) / years
