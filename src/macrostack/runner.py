@@ -104,6 +104,19 @@ def _precomputed(cfg: StackConfig, out: Path, this_layers_hash: str) -> np.ndarr
     return read_table(source / "layers" / "allocator.parquet")["scalar_at_rebalance"].to_numpy()
 
 
+def headline_metrics(cfg: StackConfig, ledger: Ledger, md) -> tuple[dict, int]:
+    """The run's headline metrics (the manifest's `metrics`) over its ready period, and the index of
+    that period's first session: the later of the stack's first held weights and the data's `start`.
+    A sweep point calls this too, so its metrics are those of `macrostack run` of its config."""
+    d = ledger.daily
+    start_idx = max(ledger.ready_index, md.start_index)
+    metrics = performance_metrics(
+        d["net"], ledger.dates, gross=d["gross"], costs=d["cost"], gross_exposure=d["gross_exposure"],
+        net_exposure=d["net_exposure"], traded=d["traded"], target_vol=cfg.risk_targeting.target_vol, start=start_idx)
+    metrics["execution_events"] = len(ledger.events["reason"])
+    return metrics, start_idx
+
+
 def default_run_id(cfg: StackConfig, data_hash: str) -> str:
     """`<config name>-<10 hex chars of sha256(config hash + data hash)>`: same config, same data, same id."""
     return f"{cfg.name}-{hashlib.sha256((cfg.config_hash() + data_hash).encode()).hexdigest()[:10]}"
@@ -148,11 +161,7 @@ def run_stack(config: str | Path | StackConfig = "core", *, start=None, end=None
     ledger = simulate(cfg, md, scalars, on_stage=tell)
     tell("metrics and attribution")
     d = ledger.daily
-    start_idx = max(ledger.ready_index, md.start_index)
-    metrics = performance_metrics(
-        d["net"], ledger.dates, gross=d["gross"], costs=d["cost"], gross_exposure=d["gross_exposure"],
-        net_exposure=d["net_exposure"], traded=d["traded"], target_vol=cfg.risk_targeting.target_vol, start=start_idx)
-    metrics["execution_events"] = len(ledger.events["reason"])
+    metrics, start_idx = headline_metrics(cfg, ledger, md)
     ready = slice(start_idx, None)
     tables = headline_tables(d["net"][ready], d["cost"][ready], d["traded"][ready], ledger.dates[ready],
                              metrics["periods_per_year"], splits)

@@ -25,6 +25,7 @@ from macrostack.config import StackConfig
 from macrostack.data.market import MarketData, ffill
 from macrostack.engines import CONTRACT_DATA_HINT, ENGINES
 from macrostack.errors import InputError
+from macrostack.memo import Memo, cached
 from macrostack.layers import construction, overlay, policy, sleeves
 from macrostack.layers.allocator.profiles import get_profile
 from macrostack.layers.allocator.regime import Allocator
@@ -115,9 +116,10 @@ def _inert(name: str, sc, why: str, hint: str, statuses: dict, notes: dict) -> N
 
 
 def simulate(cfg: StackConfig, md: MarketData, precomputed_scalars: np.ndarray | None = None,
-             on_stage: Callable[[str], None] | None = None) -> Ledger:
+             on_stage: Callable[[str], None] | None = None, memo: Memo | None = None) -> Ledger:
     """Run the stack over `md` and return the Ledger. See the module docstring for the cycle.
-    `on_stage(name)` is told when each stage starts (for a progress display)."""
+    `on_stage(name)` is told when each stage starts (for a progress display); `memo` (bound to
+    `md`) shares the data-only stages between the configs of a sweep (`macrostack.memo`)."""
     timings: dict[str, float] = {}
     clock = time.perf_counter()
     tell = on_stage or (lambda name: None)
@@ -140,8 +142,10 @@ def simulate(cfg: StackConfig, md: MarketData, precomputed_scalars: np.ndarray |
         raise InputError("no rebalance sessions in the chosen period", "data.start/end", "widen the date range")
 
     # Layer 1: engines → signals; signal → sleeve weights at unit risk.
-    trad = sleeves.tradable(returns, cfg.signals.stale_after)[reb]
-    vol = sleeves.instrument_vol(returns, cfg.signals)[reb]
+    schedule, signals_cfg = cfg.data.schedule, cfg.signals.model_dump(mode="json")
+    trad, vol = cached(memo, Memo.key("instrument_vol", signals_cfg, schedule),
+                       lambda: (sleeves.tradable(returns, cfg.signals.stale_after)[reb],
+                                sleeves.instrument_vol(returns, cfg.signals)[reb]))
     lap("instrument_vol", then="engines")
     stages: dict[str, np.ndarray] = {}
     statuses: dict[str, str] = {}
@@ -161,9 +165,13 @@ def simulate(cfg: StackConfig, md: MarketData, precomputed_scalars: np.ndarray |
     # Engines are independent and their numpy/numba kernels release the GIL: one thread per
     # engine (measured on 2 cores: 3 threads 0.18 s, 2 threads 0.21 s, 1 thread 0.24 s for
     # core). Results are gathered by name, so the outcome does not depend on scheduling.
-    with ThreadPoolExecutor(max_workers=max(1, len(runnable))) as pool:
-        futures = {name: pool.submit(ENGINES[sc.engine].signal, md, sc.params, reb) for name, sc in runnable.items()}
-        computed = {name: f.result() for name, f in futures.items()}
+    signal_key = {name: Memo.key("signal", sc.engine, sc.params.model_dump(mode="json"), schedule)
+                  for name, sc in runnable.items()}
+    todo = {name: sc for name, sc in runnable.items() if memo is None or signal_key[name] not in memo}
+    with ThreadPoolExecutor(max_workers=max(1, len(todo))) as pool:
+        futures = {name: pool.submit(ENGINES[sc.engine].signal, md, sc.params, reb) for name, sc in todo.items()}
+        fresh = {name: f.result() for name, f in futures.items()}
+    computed = {name: cached(memo, signal_key[name], lambda name=name: fresh[name]) for name in runnable}
     lap("engines", then="sleeve sizing")
     for name, sc in runnable.items():
         signal = computed[name]
@@ -178,7 +186,10 @@ def simulate(cfg: StackConfig, md: MarketData, precomputed_scalars: np.ndarray |
     if not signals:
         raise InputError("no sleeve is effective: every sleeve is off or INERT", "sleeves",
                          "enable a sleeve whose data the dataset has")
-    sleeve_w = sleeves.sleeve_weights(signals, vol, trad, returns, reb, cfg.signals, cfg.risk_targeting)
+    rt_cfg = cfg.risk_targeting
+    sleeve_w = cached(memo, Memo.key("sleeve_weights", [(k, signal_key[k]) for k in signals], signals_cfg,
+                                     rt_cfg.vol_lookback, rt_cfg.estimator, rt_cfg.ewma_lambda, schedule),
+                      lambda: sleeves.sleeve_weights(signals, vol, trad, returns, reb, cfg.signals, rt_cfg))
     for name, w in sleeve_w.items():
         stages[f"signal:{name}"] = np.nan_to_num(signals[name])
         stages[f"sleeve:{name}"] = w
@@ -210,7 +221,8 @@ def simulate(cfg: StackConfig, md: MarketData, precomputed_scalars: np.ndarray |
     mode = cfg.allocator.mode
     allocator = None
     if mode == "compute":
-        corr = mean_pairwise_correlations(returns, (CORR_SHORT, CORR_LONG))
+        corr = cached(memo, Memo.key("correlations", CORR_SHORT, CORR_LONG),
+                      lambda: mean_pairwise_correlations(returns, (CORR_SHORT, CORR_LONG)))
         # The allocator's windows start where the book is first held: the flat warm-up is not P&L history.
         active_rt = np.flatnonzero(np.abs(rt.weights).sum(axis=1) > 0)
         first_held = int(min(reb[active_rt[0]] + cfg.execution.lag, n_sessions)) if len(active_rt) else n_sessions
