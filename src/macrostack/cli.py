@@ -549,6 +549,157 @@ def config_list() -> None:
         typer.echo(f"{name:<{width}}  {load_config(name).description}")
 
 
+# ---------------------------------------------------------------------------- sweeps
+def _sweep_progress(enabled: bool):
+    """A rich progress bar for sweep points: done/total, failed, rate and ETA (stderr, terminal only)."""
+    from rich.progress import MofNCompleteColumn, ProgressColumn, TimeRemainingColumn
+    from rich.text import Text
+
+    class Rate(ProgressColumn):
+        def render(self, task):
+            return Text(f"{task.speed:.1f} points/s" if task.speed else "… points/s")
+
+    return Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), Rate(),
+                    TimeRemainingColumn(), console=err_console, transient=True, disable=not enabled)
+
+
+def _points_table(frame, varied: list[str], title: str, limit: int = 10) -> Table:
+    import json
+
+    table = Table(title=title)
+    for col in ("#", *varied, "Sharpe", "CAGR", "vol", "max DD", "status"):
+        table.add_column(col, justify="left" if col in ("status",) else "right")
+    fmt = lambda v, spec: "—" if v is None or v != v else format(v, spec)  # noqa: E731
+    for r in frame.head(limit).itertuples():
+        vals = json.loads(r.values)
+        table.add_row(str(r.point), *(str(vals.get(k)) for k in varied), fmt(r.sharpe, ".2f"), fmt(r.cagr, ".2%"),
+                      fmt(r.ann_vol, ".2%"), fmt(r.max_drawdown, ".2%"), r.status if r.status == "ok" else r.error[:60])
+    return table
+
+
+def _find_sweep(out, ref: str) -> Path:
+    from macrostack.research.results import SWEEPS_DIR
+    from macrostack.runs.address import runs_dir
+
+    root = runs_dir(out) / SWEEPS_DIR
+    names = sorted(p.name for p in root.iterdir() if (p / "sweep.json").is_file()) if root.is_dir() else []
+    exact = [n for n in names if n == ref] or [n for n in names if n.startswith(ref)]
+    if len(exact) != 1:
+        what = "matches several sweeps: " + ", ".join(exact[:8]) if exact else f"no sweep {ref!r} in {root}"
+        raise InputError(what, "sweep show", "see `macrostack sweeps`")
+    return root / exact[0]
+
+
+def _sweep_show(ref: Optional[str], out, as_json: bool) -> None:
+    from macrostack.research.results import read_points, read_sweep_file
+
+    if not ref:
+        raise InputError("`sweep show` needs a sweep id (or a unique prefix)", "sweep show", "see `macrostack sweeps`")
+    folder = _find_sweep(out, ref)
+    meta, points = read_sweep_file(folder), read_points(folder)
+    ok = points[points["status"] == "ok"].sort_values("sharpe", ascending=False)
+    summary = {"sweep_id": meta["sweep_id"], "folder": str(folder), "points": len(meta["points"]), "finished": len(ok),
+               "failed": int((points["status"] == "failed").sum()), "varied": meta["varied"],
+               "best": ok.head(10).to_dict(orient="records")}
+    if as_json:
+        _print_json(summary)
+        return
+    console.print(f"sweep {meta['sweep_id']}: {len(meta['points'])} points, {len(ok)} finished, "
+                  f"{summary['failed']} failed — {folder}", highlight=False, markup=False)
+    console.print(_points_table(ok, meta["varied"], "best points by Sharpe"))
+    bad = points[points["status"] != "ok"]
+    if len(bad):
+        console.print(_points_table(bad, meta["varied"], "failed points"))
+
+
+@app.command("sweep")
+@handles_input_errors
+def sweep_cmd(
+    spec: str = typer.Argument(..., metavar="SWEEP.yaml|show", help="A sweep file, or `show` to summarise a sweep."),
+    ref: Optional[str] = typer.Argument(None, metavar="[ID]", help="With `show`: a sweep id or unique prefix."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Validate every point, print the count and the first points."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Address of an existing Dask scheduler."),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Embedded cluster size (default: cores)."),
+    chunk_size: Optional[int] = typer.Option(None, "--chunk-size", min=1, help="Points per task (default: automatic)."),
+    out: Optional[Path] = OutOpt,
+    store: Optional[Path] = StoreOpt,
+    as_json: bool = JsonOpt,
+    quiet: bool = QuietOpt,
+) -> None:
+    """Sweep a stack over a grid or a random search on Dask; results stream to OUT/sweeps/<id>/ and resume."""
+    if spec == "show":
+        _sweep_show(ref, out, as_json)
+        return
+    if ref is not None:
+        raise InputError(f"unexpected argument {ref!r}", "sweep", "macrostack sweep SWEEP.yaml (or sweep show ID)")
+    from macrostack.research.spec import load_sweep
+
+    sweep = load_sweep(spec)
+    if dry_run:
+        if as_json:
+            _print_json({"sweep_id": sweep.sweep_id, "points": len(sweep.points), "duplicates": sweep.dropped_duplicates,
+                         "first": [p.values for p in sweep.points[:10]]})
+            return
+        console.print(f"sweep {sweep.sweep_id}: {len(sweep.points)} valid points"
+                      + (f" ({sweep.dropped_duplicates} duplicates dropped)" if sweep.dropped_duplicates else ""),
+                      highlight=False, markup=False)
+        table = Table(title="first points")
+        for col in ("#", *sweep.varied):
+            table.add_column(col)
+        for p in sweep.points[:10]:
+            table.add_row(str(p.index), *(str(p.values[k]) for k in sweep.varied))
+        console.print(table)
+        return
+    from macrostack.research.sweep import run_sweep
+
+    live = not (quiet or as_json) and sys.stderr.isatty()
+    with _sweep_progress(live) as bar:
+        task = bar.add_task(f"sweep {sweep.sweep_id}", total=len(sweep.points))
+        failed = [0]
+
+        def started(to_run: int, skipped: int) -> None:
+            bar.update(task, total=to_run, description=f"sweep {sweep.sweep_id}"
+                       + (f" (resumed: {skipped} done before)" if skipped else ""))
+
+        def advance(done: int, bad: int) -> None:
+            failed[0] += bad
+            bar.update(task, advance=done, description=f"sweep {sweep.sweep_id}"
+                       + (f" ({failed[0]} failed)" if failed[0] else ""))
+        result = run_sweep(sweep, out=out, store=store, scheduler=scheduler, workers=workers, chunk_size=chunk_size,
+                           on_progress=advance, on_start=started)
+    if as_json:
+        _print_json(result)
+    elif quiet:
+        typer.echo(result["folder"])
+    else:
+        console.print(f"sweep {result['sweep_id']}: {result['ran']} points run, {result['skipped']} already done, "
+                      f"{result['failed']} failed — {result['folder']}", highlight=False, markup=False)
+        _sweep_show(result["sweep_id"], out, False)
+
+
+@app.command("sweeps")
+@handles_input_errors
+def sweeps_cmd(out: Optional[Path] = OutOpt, as_json: bool = JsonOpt) -> None:
+    """List the sweeps in the output folder."""
+    from macrostack.research.results import list_sweeps
+    from macrostack.runs.address import runs_dir
+
+    rows = list_sweeps(runs_dir(out))
+    if as_json:
+        _print_json(rows)
+        return
+    if not rows:
+        console.print(f"no sweeps in {runs_dir(out)} yet: `macrostack sweep SWEEP.yaml`", highlight=False, markup=False)
+        return
+    table = Table(title=f"sweeps in {runs_dir(out)}")
+    for col in ("sweep id", "points", "finished", "failed", "best Sharpe", "varied"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["sweep_id"], str(r["points"]), str(r["finished"]), str(r["failed"]),
+                      "—" if r["best_sharpe"] is None else f"{r['best_sharpe']:.2f}", ", ".join(r["varied"]))
+    console.print(table)
+
+
 @app.command("sanity")
 @handles_input_errors
 def sanity_cmd(

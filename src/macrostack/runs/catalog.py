@@ -31,6 +31,10 @@ SCHEMA = """CREATE TABLE IF NOT EXISTS runs (
     run_id VARCHAR PRIMARY KEY, created_at TIMESTAMP, profile VARCHAR, config_hash VARCHAR,
     data_hash VARCHAR, dataset VARCHAR, first_date DATE, last_date DATE, cagr DOUBLE, ann_vol DOUBLE,
     sharpe DOUBLE, max_drawdown DOUBLE, realised_vol_ratio DOUBLE, audit VARCHAR, path VARCHAR)"""
+SWEEP_SCHEMA = """CREATE TABLE IF NOT EXISTS sweep_points (
+    sweep_id VARCHAR, point INTEGER, config_hash VARCHAR, "values" VARCHAR, status VARCHAR, error VARCHAR,
+    sharpe DOUBLE, cagr DOUBLE, ann_vol DOUBLE, max_drawdown DOUBLE, created_at TIMESTAMP,
+    PRIMARY KEY (sweep_id, config_hash))"""
 BUSY_TIMEOUT_S = 2.0  # a reader (notebook) holding the file longer only defers indexing to the next `runs`
 REBUILD = "move it away: `macrostack runs` rebuilds the catalog from the run folders"
 
@@ -60,7 +64,7 @@ def _connect(path: Path, read_only: bool, timeout: float = BUSY_TIMEOUT_S):
             time.sleep(delay)
             delay = min(delay * 2, 0.5)
     try:
-        tables = {r[0] for r in con.execute("SHOW TABLES").fetchall()}
+        tables = {r[0] for r in con.execute("SHOW TABLES").fetchall()} - {"sweep_points"}
         if tables and "runs" not in tables:
             raise InputError(f"a DuckDB file of something else (tables: {', '.join(sorted(tables))[:80]})", str(path),
                              REBUILD)
@@ -117,6 +121,27 @@ def record(out: Path, manifest: dict, path: Path, timeout: float = BUSY_TIMEOUT_
         return False
     with con:
         _upsert(con, [manifest_row(manifest, path, datetime.now(timezone.utc).replace(tzinfo=None))])
+    return True
+
+
+def record_sweep_points(out: Path, sweep_id: str, rows: list[dict], values: dict[int, dict]) -> bool:
+    """One catalog row per finished sweep point (the sweep folder's parts are the source of truth;
+    False when the catalog stayed busy)."""
+    import json
+
+    from macrostack.runs.artifacts import jsonable
+
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    records = [[sweep_id, int(r["point"]), r["config_hash"], json.dumps(jsonable(values[int(r["point"])]), sort_keys=True),
+                r["status"], r["error"], *(jsonable(r["metrics"].get(k)) for k in ("sharpe", "cagr", "ann_vol", "max_drawdown")),
+                now] for r in rows]
+    with out_lock(out):
+        con = _connect(catalog_path(out), read_only=False)
+        if con is None:
+            return False
+        with con:
+            con.execute(SWEEP_SCHEMA)
+            con.executemany("INSERT OR REPLACE INTO sweep_points VALUES (" + ", ".join("?" * 11) + ")", records)
     return True
 
 
