@@ -191,7 +191,8 @@ def simulate(cfg: StackConfig, md: MarketData, precomputed_scalars: np.ndarray |
                                      rt_cfg.vol_lookback, rt_cfg.estimator, rt_cfg.ewma_lambda, schedule),
                       lambda: sleeves.sleeve_weights(signals, vol, trad, returns, reb, cfg.signals, rt_cfg))
     for name, w in sleeve_w.items():
-        stages[f"signal:{name}"] = np.nan_to_num(signals[name])
+        stages[f"signal:{name}"] = cached(memo, Memo.key("signal_stage", signal_key[name]),
+                                          lambda name=name: np.nan_to_num(signals[name]))
         stages[f"sleeve:{name}"] = w
     lap("sleeve_sizing", then="policy → construction → overlay")
 
@@ -249,7 +250,8 @@ def simulate(cfg: StackConfig, md: MarketData, precomputed_scalars: np.ndarray |
     notional = contract_notional(md, reb) if cfg.execution.capital is not None else None
     equity_t, equity_upto = 1.0, -1
     w_end = np.zeros(n)               # weights after the last booked return
-    pnl_returns, pnl_costs = booked_returns(returns), booked_returns(costs)
+    pnl_returns, pnl_costs = cached(memo, Memo.key("booked_returns"),
+                                    lambda: (booked_returns(returns), booked_returns(costs)))
     s_prev = 1.0
 
     def book(k: int) -> None:
