@@ -177,17 +177,20 @@ def list_runs(out: Path) -> pd.DataFrame:
     path = catalog_path(out)
     if not folders and not path.exists():
         return pd.DataFrame(columns=list(COLUMNS))
+    # A folder someone else owns (shared read-only) is listed without repairing its catalog.
+    writable = os.access(path if path.exists() else out, os.W_OK)
     with out_lock(out):
-        con = _connect(path, read_only=False, timeout=2.0)
-        if con is None:  # held by a reader: list from the folders alone
+        con = _connect(path, read_only=not writable, timeout=2.0) if writable or path.exists() else None
+        if con is None:  # held by a reader (or nothing to read): list from the folders alone
             rows = {}
         else:
             with con:
-                rows = {r[0]: list(r) for r in con.execute("SELECT * FROM runs").fetchall()}
+                has_table = "runs" in {r[0] for r in con.execute("SHOW TABLES").fetchall()}
+                rows = {r[0]: list(r) for r in con.execute("SELECT * FROM runs").fetchall()} if has_table else {}
                 missing = {k: _folder_row(folders[k]) for k in folders.keys() - rows.keys()}
                 repaired = [row for row in missing.values() if row is not None]
                 gone = sorted(rows.keys() - folders.keys())
-                if repaired or gone:
+                if writable and (repaired or gone):
                     _upsert(con, repaired, gone)
                 rows.update({row[0]: row for row in repaired})
         for k in folders.keys() - rows.keys():
