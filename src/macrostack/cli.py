@@ -323,6 +323,8 @@ def _print_json(data) -> None:
 def _run_summary(manifest: dict, audit: dict, path: Path) -> dict:
     return {"run_id": manifest["run_id"], "path": str(path), "metrics": manifest["metrics"],
             **{k: manifest.get(k) for k in ("periods_per_year", "sub_periods", "trailing", "drawdowns")},
+            "risk_forecast": manifest.get("risk_forecast"),
+            "data_quality": {k: v for k, v in (manifest.get("data_quality") or {}).items() if k != "instruments"},
             "attribution": manifest.get("attribution"), "stage_statuses": manifest["stage_statuses"],
             "inert_sleeves": manifest.get("inert_sleeves", {}), "ready_date": manifest["ready_date"],
             "audit": {"verdict": audit["verdict"], "failed": audit["failed"]}}
@@ -432,8 +434,40 @@ def _drawdown_table(rows: list[dict]) -> Table:
     return table
 
 
+def _risk_forecast_table(rf: dict) -> Table:
+    lags = f", {rf['newey_west_lags']} lags" if "newey_west_lags" in rf else ""
+    table = Table(title=f"risk forecast check: realised vs ex-ante vol of the executed book ({rf['estimator']} "
+                        f"estimator{lags}; non-overlapping blocks, annualised with 252 like risk targeting)")
+    for col in ("horizon", "blocks", "realised vol", "ex-ante vol", "realised / ex-ante", "bias (std of z)"):
+        table.add_column(col, justify="left" if col == "horizon" else "right")
+    for name, r in rf["horizons"].items():
+        table.add_row(f"{name} ({r['sessions']} sessions)", f"{r['blocks']:,}", _num(r["realised_vol"], ".2%"),
+                      _num(r["ex_ante_vol"], ".2%"), _num(r["ratio"], ".2f") + "×", _num(r["bias"], ".2f"))
+    return table
+
+
+def _data_quality_lines(dq: dict) -> list[str]:
+    """The run summary's data-quality evidence: P&L share on flagged data, flagged decades, exclusions."""
+    f = dq["flagged_pnl"]
+    flagged = [s for s, r in dq["instruments"].items() if r.get("flags")]
+    decades = [r["decade"] for r in dq.get("decades", []) if r["flagged"]]
+    lines = [f"data quality: {_num(f['share'], '.1%')} of gross P&L earned on flagged instrument-sessions "
+             f"({_num(f['abs_share'], '.1%')} of |P&L|, {_num(f['exposure_share'], '.1%')} of gross exposure; "
+             f"{len(flagged)} of {len(dq['instruments'])} instruments flagged: smoothed decades, stale runs, "
+             "pre-listing, level returns)"
+             + (f"; smoothed decades of the universe: {', '.join(decades)}" if decades else "")]
+    if dq.get("excluded"):
+        lines.append(f"[yellow]excluded[/]: {', '.join(dq['excluded'])} — level-based returns "
+                     "(set data.allow_level_returns: true to include)")
+    return lines
+
+
 def _print_run(manifest: dict, audit: dict, path: Path) -> None:
     console.print(_metrics_table(manifest["metrics"], f"run {manifest['run_id']}"))
+    if manifest.get("risk_forecast"):
+        console.print(_risk_forecast_table(manifest["risk_forecast"]))
+    for line in _data_quality_lines(manifest["data_quality"]) if manifest.get("data_quality") else []:
+        console.print(line, highlight=False)
     console.print(_sub_period_table(manifest["sub_periods"], manifest.get("periods_per_year")))
     if manifest["trailing"]:
         console.print(_trailing_table(manifest["trailing"]))
