@@ -440,7 +440,7 @@ def _risk_forecast_table(rf: dict) -> Table:
                         f"estimator{lags}; non-overlapping blocks, annualised with 252 like risk targeting)")
     for col in ("horizon", "blocks", "realised vol", "ex-ante vol", "realised / ex-ante", "bias (std of z)"):
         table.add_column(col, justify="left" if col == "horizon" else "right")
-    for name, r in rf["horizons"].items():
+    for name, r in sorted(rf["horizons"].items(), key=lambda kv: kv[1]["sessions"]):  # the manifest sorts keys
         table.add_row(f"{name} ({r['sessions']} sessions)", f"{r['blocks']:,}", _num(r["realised_vol"], ".2%"),
                       _num(r["ex_ante_vol"], ".2%"), _num(r["ratio"], ".2f") + "×", _num(r["bias"], ".2f"))
     return table
