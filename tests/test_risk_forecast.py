@@ -64,7 +64,8 @@ def test_config_rejects_lags_not_below_lookback():
     with pytest.raises(ValueError, match="newey_west_lags"):
         RiskTargetingConfig(estimator="newey_west", vol_lookback=10, newey_west_lags=10)
     with pytest.raises(InputError, match="newey_west_lags"):
-        load_config("core").with_(**{"risk_targeting.newey_west_lags": 63})
+        load_config("core").with_(**{"risk_targeting.estimator": "newey_west", "risk_targeting.newey_west_lags": 63})
+    RiskTargetingConfig(vol_lookback=5)  # the lags of an estimator not in use are not checked
 
 
 # --------------------------------------------------------------------------- realised vs ex-ante

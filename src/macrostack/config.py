@@ -211,13 +211,13 @@ class RiskTargetingConfig(Strict):
                               "autocovariances: sizes for serially correlated P&L)")
     ewma_lambda: float = Field(0.94, gt=0, lt=1, description="decay λ of the ewma estimator")
     newey_west_lags: int = Field(5, ge=0, le=60, description="autocovariance lags of the newey_west estimator "
-                                                             "(0 = sample); must be < vol_lookback")
+                                                             "(0 = sample); < vol_lookback")
 
     @model_validator(mode="after")
     def _bounds(self):
         if self.leverage_floor > self.leverage_cap:
             raise ValueError("leverage_floor must be <= leverage_cap")
-        if self.newey_west_lags >= self.vol_lookback:
+        if self.estimator == "newey_west" and self.newey_west_lags >= self.vol_lookback:
             raise ValueError("newey_west_lags must be < vol_lookback")
         return self
 
