@@ -129,7 +129,8 @@ def run_checks(f: RunFiles) -> list[Check]:
     w_rt = f.stages["w_rt"]
     active = np.isfinite(lev)
     g_err = np.where(active, np.abs(w_rt).sum(axis=1) - np.nan_to_num(lev), np.abs(w_rt).sum(axis=1))
-    vol = np.sqrt(portfolio_variance(w_rt, f.returns, f.reb_idx, rtc.vol_lookback, rtc.estimator, rtc.ewma_lambda))
+    vol = np.sqrt(portfolio_variance(w_rt, f.returns, f.reb_idx, rtc.vol_lookback, rtc.estimator, rtc.ewma_lambda,
+                                     rtc.newey_west_lags))
     unclipped = active & (f.rt["clipped"].to_numpy() == 0) & (f.rt["sigma_unit"].to_numpy() >= rtc.vol_floor)
     v_err = np.where(unclipped, vol - rtc.target_vol, 0.0)
     w_pre = f.stages["w_pre"]

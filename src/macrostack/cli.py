@@ -124,6 +124,21 @@ def _ingest(store: Optional[Path], fmt: str, path=None, name=None, **options) ->
         row = ingest_into(store, fmt, path, name, progress=advance, **options)
     console.print(f"ingested [bold]{row['dataset']}[/]: {row['n_instruments']} instruments, {row['n_bars']:,} bars, "
                   f"{row['first_date']} → {row['last_date']} into {store or default_store_path()}")
+    _level_return_note(store, row["dataset"])
+
+
+def _level_return_note(store: Optional[Path], dataset: str) -> None:
+    """Say which instruments have returns from a back-adjusted level, and that runs exclude them."""
+    from macrostack.data.quality import LEVEL_BASIS, LEVEL_RETURNS_KEY
+    from macrostack.data.store import MarketStore
+
+    with MarketStore(store, read_only=True) as st:
+        ins = st.instruments(dataset)
+    level = sorted(ins.loc[ins["return_basis"] == LEVEL_BASIS, "symbol"])
+    if level:
+        console.print(f"[yellow]note[/]: {len(level)} instruments have no contract prices, so their returns come from "
+                      f"the back-adjusted level (mis-scaled against real returns): {', '.join(level)}. Runs exclude "
+                      f"them unless the config sets `{LEVEL_RETURNS_KEY}: true`.", highlight=False)
 
 
 @data_app.command("init")
@@ -206,9 +221,12 @@ def data_info(symbol: str, dataset: str = DatasetOpt, store: Optional[Path] = St
     from macrostack.data.check import check_dataset
     from macrostack.data.store import MarketStore
 
+    from macrostack.data.check import quality_evidence
+
     with MarketStore(store, read_only=True) as st:
         ins = st.instruments(dataset).set_index("symbol")
         symbol = _known_symbol(symbol, list(ins.index), dataset)
+        evidence = quality_evidence(st, dataset, [symbol])
         rep = check_dataset(st, dataset).set_index("symbol").loc[symbol]
         stats = st.con.execute("SELECT stddev_samp(ret) * sqrt(252) AS vol, avg(ret) * 252 AS mean FROM bars "
                                "WHERE dataset = $d AND symbol = $s", {"d": dataset, "s": symbol}).fetchone()
@@ -222,7 +240,25 @@ def data_info(symbol: str, dataset: str = DatasetOpt, store: Optional[Path] = St
     table.add_row("largest move", f"{rep['max_move']:+.2%}")
     table.add_row("annualised vol", f"{stats[0]:.2%}" if stats[0] is not None else "—")
     table.add_row("annualised mean return", f"{stats[1]:.2%}" if stats[1] is not None else "—")
+    table.add_row("longest zero-return run", f"{rep['longest_zero_run']} sessions ({rep['stale_sessions']} stale sessions, "
+                                             f"{rep['zero_share']:.1%} of returns are 0)")
+    table.add_row("before listing", f"{rep['pre_listing']:,} sessions" if _day(rep["listing_date"]) != "—" else "no listing date")
     console.print(table)
+    console.print(_decade_table(evidence.decades, f"{symbol}: serial correlation by decade"))
+
+
+def _decade_table(decades, title: str) -> Table:
+    """Per decade: returns, lag-1 autocorrelation, VR(5) and the smoothed flag (one instrument's rows)."""
+    from macrostack.data.quality import SMOOTH_AC1, SMOOTH_VR, VR_Q
+
+    table = Table(title=title, caption=f"smoothed: ρ₁ > {SMOOTH_AC1} and VR({VR_Q}) > {SMOOTH_VR}, both ≥ 3 standard "
+                                       "errors (macrostack.data.quality)")
+    for col in ("decade", "returns", "lag-1 autocorr", f"VR({VR_Q})", "smoothed"):
+        table.add_column(col, justify="left" if col == "decade" else "right")
+    for r in decades.itertuples():
+        table.add_row(f"{r.decade}s", f"{r.n:,}", _num(r.ac1, "+.3f"), _num(r.vr, ".2f"), "yes" if r.smoothed else "",
+                      style="yellow" if r.smoothed else None)
+    return table
 
 
 @data_app.command("check")
@@ -232,19 +268,41 @@ def data_check(dataset: str = DatasetOpt, store: Optional[Path] = StoreOpt) -> N
     from macrostack.data.check import check_dataset
     from macrostack.data.store import MarketStore
 
+    from macrostack.data.check import quality_evidence
+    from macrostack.data.quality import LEVEL_BASIS, LEVEL_RETURNS_KEY, STALE_RUN, decade_summary
+
     with MarketStore(store, read_only=True) as st:
-        rep = check_dataset(st, dataset)
+        evidence = quality_evidence(st, dataset)
+        rep = check_dataset(st, dataset, evidence)
     table = Table(title=f"data check: {dataset}")
-    for col in ("symbol", "first", "last", "rows", "missing", "no return", "largest move", "on", "flags"):
-        table.add_column(col, justify="right" if col in ("rows", "missing", "no return", "largest move") else "left")
+    numeric = ("rows", "missing", "no return", "largest move", "zero run", "stale", "pre-listing")
+    for col in ("symbol", "first", "last", "rows", "missing", "no return", "largest move", "on", "zero run", "stale",
+                "pre-listing", "smoothed decades", "flags"):
+        table.add_column(col, justify="right" if col in numeric else "left")
     for r in rep.itertuples():
         style = "yellow" if r.flags else None
         table.add_row(r.symbol, _day(r.first), _day(r.last), f"{r.rows:,}", f"{r.missing:,}", f"{r.no_return:,}",
-                      f"{r.max_move:+.1%}" if r.max_move == r.max_move else "—", _day(r.max_move_date), r.flags,
+                      f"{r.max_move:+.1%}" if r.max_move == r.max_move else "—", _day(r.max_move_date),
+                      str(r.longest_zero_run), f"{r.stale_sessions:,}",
+                      f"{r.pre_listing:,}" if _day(r.listing_date) != "—" else "—", r.smoothed_decades, r.flags,
                       style=style)
     console.print(table)
+    dec = Table(title=f"{dataset}: serial correlation of daily returns by decade (instruments with ≥ 2 years in it)",
+                caption="a decade is flagged when ≥ 25 % of its instruments are smoothed (macrostack.data.quality)")
+    for col in ("decade", "instruments", "smoothed", "median lag-1 autocorr", "median VR(5)", "flagged"):
+        dec.add_column(col, justify="left" if col == "decade" else "right")
+    for r in decade_summary(evidence.decades).itertuples():
+        dec.add_row(r.decade, str(r.instruments), f"{r.smoothed} ({r.share:.0%})", _num(r.median_ac1, "+.3f"),
+                    _num(r.median_vr, ".2f"), "SMOOTHED" if r.flagged else "", style="yellow" if r.flagged else None)
+    console.print(dec)
     n_flag = int((rep["flags"] != "").sum())
-    console.print(f"{len(rep)} instruments, {n_flag} flagged (read the dates: real crashes are flagged too)")
+    console.print(f"{len(rep)} instruments, {n_flag} flagged (read the dates: real crashes are flagged too; "
+                  f"stale = a run of ≥ {STALE_RUN} zero returns and the session after it)")
+    level = sorted(rep.loc[rep["return_basis"] == LEVEL_BASIS, "symbol"])
+    if level:
+        console.print(f"[yellow]approx-return[/]: {len(level)} instruments ({', '.join(level)}) have returns from the "
+                      f"back-adjusted level; runs exclude them unless the config sets `{LEVEL_RETURNS_KEY}: true`.",
+                      highlight=False)
 
 
 
@@ -265,6 +323,8 @@ def _print_json(data) -> None:
 def _run_summary(manifest: dict, audit: dict, path: Path) -> dict:
     return {"run_id": manifest["run_id"], "path": str(path), "metrics": manifest["metrics"],
             **{k: manifest.get(k) for k in ("periods_per_year", "sub_periods", "trailing", "drawdowns")},
+            "risk_forecast": manifest.get("risk_forecast"),
+            "data_quality": {k: v for k, v in (manifest.get("data_quality") or {}).items() if k != "instruments"},
             "attribution": manifest.get("attribution"), "stage_statuses": manifest["stage_statuses"],
             "inert_sleeves": manifest.get("inert_sleeves", {}), "ready_date": manifest["ready_date"],
             "audit": {"verdict": audit["verdict"], "failed": audit["failed"]}}
@@ -374,8 +434,40 @@ def _drawdown_table(rows: list[dict]) -> Table:
     return table
 
 
+def _risk_forecast_table(rf: dict) -> Table:
+    lags = f", {rf['newey_west_lags']} lags" if "newey_west_lags" in rf else ""
+    table = Table(title=f"risk forecast check: realised vs ex-ante vol of the executed book ({rf['estimator']} "
+                        f"estimator{lags}; non-overlapping blocks, annualised with 252 like risk targeting)")
+    for col in ("horizon", "blocks", "realised vol", "ex-ante vol", "realised / ex-ante", "bias (std of z)"):
+        table.add_column(col, justify="left" if col == "horizon" else "right")
+    for name, r in sorted(rf["horizons"].items(), key=lambda kv: kv[1]["sessions"]):  # the manifest sorts keys
+        table.add_row(f"{name} ({r['sessions']} sessions)", f"{r['blocks']:,}", _num(r["realised_vol"], ".2%"),
+                      _num(r["ex_ante_vol"], ".2%"), _num(r["ratio"], ".2f") + "×", _num(r["bias"], ".2f"))
+    return table
+
+
+def _data_quality_lines(dq: dict) -> list[str]:
+    """The run summary's data-quality evidence: P&L share on flagged data, flagged decades, exclusions."""
+    f = dq["flagged_pnl"]
+    flagged = [s for s, r in dq["instruments"].items() if r.get("flags")]
+    decades = [r["decade"] for r in dq.get("decades", []) if r["flagged"]]
+    lines = [f"data quality: {_num(f['share'], '.1%')} of gross P&L earned on flagged instrument-sessions "
+             f"({_num(f['abs_share'], '.1%')} of |P&L|, {_num(f['exposure_share'], '.1%')} of gross exposure; "
+             f"{len(flagged)} of {len(dq['instruments'])} instruments flagged: smoothed decades, stale runs, "
+             "pre-listing, level returns)"
+             + (f"; smoothed decades of the universe: {', '.join(decades)}" if decades else "")]
+    if dq.get("excluded"):
+        lines.append(f"[yellow]excluded[/]: {', '.join(dq['excluded'])} — level-based returns "
+                     "(set data.allow_level_returns: true to include)")
+    return lines
+
+
 def _print_run(manifest: dict, audit: dict, path: Path) -> None:
     console.print(_metrics_table(manifest["metrics"], f"run {manifest['run_id']}"))
+    if manifest.get("risk_forecast"):
+        console.print(_risk_forecast_table(manifest["risk_forecast"]))
+    for line in _data_quality_lines(manifest["data_quality"]) if manifest.get("data_quality") else []:
+        console.print(line, highlight=False)
     console.print(_sub_period_table(manifest["sub_periods"], manifest.get("periods_per_year")))
     if manifest["trailing"]:
         console.print(_trailing_table(manifest["trailing"]))

@@ -35,6 +35,9 @@ class DataConfig(Strict):
     end: date | None = Field(None, description="last session; null = the data's last")
     schedule: Literal["D", "W-FRI", "M"] = Field("W-FRI", description="rebalance sessions: D daily, W-FRI weekly, "
                                                                       "M month-end")
+    allow_level_returns: bool = Field(False, description="use instruments whose returns come from a back-adjusted "
+                                      "level (return_basis adjusted_level: no contract prices, mis-scaled); "
+                                      "false excludes them (listed in the manifest)")
 
     @field_validator("universe")
     @classmethod
@@ -203,13 +206,19 @@ class RiskTargetingConfig(Strict):
     leverage_floor: float = Field(1.0, ge=0, description="lowest gross leverage L")
     leverage_cap: float = Field(7.0, gt=0, le=100, description="highest gross leverage L")
     vol_floor: float = Field(0.05, gt=0, le=1, description="σ_u below this counts as this (annualised)")
-    estimator: Literal["sample", "ewma", "ledoit_wolf"] = Field("sample", description="sample | ewma | ledoit_wolf")
+    estimator: Literal["sample", "ewma", "ledoit_wolf", "newey_west"] = Field(
+        "sample", description="sample | ewma | ledoit_wolf | newey_west (sample plus Bartlett-weighted "
+                              "autocovariances: sizes for serially correlated P&L)")
     ewma_lambda: float = Field(0.94, gt=0, lt=1, description="decay λ of the ewma estimator")
+    newey_west_lags: int = Field(5, ge=0, le=60, description="autocovariance lags of the newey_west estimator "
+                                                             "(0 = sample); < vol_lookback")
 
     @model_validator(mode="after")
     def _bounds(self):
         if self.leverage_floor > self.leverage_cap:
             raise ValueError("leverage_floor must be <= leverage_cap")
+        if self.estimator == "newey_west" and self.newey_west_lags >= self.vol_lookback:
+            raise ValueError("newey_west_lags must be < vol_lookback")
         return self
 
 

@@ -15,12 +15,16 @@ from macrostack import __version__
 from macrostack.audit import audit_run
 from macrostack.config import StackConfig, load_config
 from macrostack.data.ingest import ensure_default_dataset
+from macrostack.data.check import quality_evidence
 from macrostack.data.market import load_market_data
+from macrostack.data.quality import LEVEL_BASIS, flagged_pnl, run_universe, session_mask
 from macrostack.data.store import DEFAULT_DATASET, MarketStore
 from macrostack.engines import data_fields
 from macrostack.errors import InputError
+from macrostack.layers.risk_targeting import portfolio_variance
 from macrostack.metrics import performance_metrics
 from macrostack.periods import headline_tables
+from macrostack.risk_forecast import risk_forecast_check
 from macrostack.runs import catalog
 from macrostack.attribution import attribute, sleeve_contributions, sleeve_summary, sleeves_frame
 from macrostack.runs.address import resolve_run, runs_dir
@@ -69,14 +73,42 @@ def needed_fields(cfg: StackConfig) -> tuple[str, ...]:
 
 
 def load_run_data(cfg: StackConfig, store: Path | None = None, progress=None):
-    """MarketData for a config: the default dataset is ingested on first use; warm-up included."""
+    """MarketData for a config: the default dataset is ingested on first use; warm-up included.
+    Instruments with level-based returns are left out unless `data.allow_level_returns`
+    (`quality.run_universe`; `run_data_quality` lists them)."""
     if cfg.data.dataset == DEFAULT_DATASET:
         ensure_default_dataset(store, progress=progress)
     with MarketStore(store, read_only=True) as st:
-        md = load_market_data(st, cfg.data.dataset, cfg.data.universe, cfg.data.start, cfg.data.end,
+        universe, _ = run_universe(st.instruments(cfg.data.dataset), cfg.data.universe,
+                                   cfg.data.allow_level_returns, cfg.data.dataset)
+        md = load_market_data(st, cfg.data.dataset, universe, cfg.data.start, cfg.data.end,
                               warmup=warmup_sessions(cfg), fields=needed_fields(cfg))
     check_history(cfg, md)
     return md
+
+
+def run_data_quality(cfg: StackConfig, md, held: np.ndarray, start: int, store: Path | None = None) -> dict:
+    """The manifest's `data_quality`: the instruments excluded (and why), the quality evidence
+    of the run's instruments over their whole stored history (`macrostack.data.quality`), and
+    the share of the run's gross P&L earned on flagged instrument-sessions from `start` on."""
+    with MarketStore(store, read_only=True) as st:
+        ins = st.instruments(cfg.data.dataset)
+        _, excluded = run_universe(ins, cfg.data.universe, cfg.data.allow_level_returns, cfg.data.dataset)
+        evidence = quality_evidence(st, cfg.data.dataset, list(md.symbols))
+    level = [s for s, b in zip(ins["symbol"], ins["return_basis"]) if b == LEVEL_BASIS and s in set(md.symbols)]
+    mask = session_mask(evidence, md.dates, md.symbols, level)
+    return {"flagged_pnl": flagged_pnl(held, md.returns, mask, start), "excluded": excluded,
+            "allow_level_returns": cfg.data.allow_level_returns, "level_return_symbols": level, **evidence.manifest()}
+
+
+def run_risk_forecast(cfg: StackConfig, md, ledger: Ledger, start: int) -> dict:
+    """The manifest's `risk_forecast`: realised vs ex-ante vol of the executed book at the
+    daily / weekly / monthly horizon (`macrostack.risk_forecast`), with the run's own estimator."""
+    rt = cfg.risk_targeting
+    var = portfolio_variance(ledger.stages["w_exec"], md.returns, ledger.rebalance_idx, rt.vol_lookback, rt.estimator,
+                             rt.ewma_lambda, rt.newey_west_lags)
+    return {"estimator": rt.estimator, **({"newey_west_lags": rt.newey_west_lags} if rt.estimator == "newey_west" else {}),
+            "horizons": risk_forecast_check(ledger.daily["net"], var, ledger.rebalance_idx, cfg.execution.lag, start)}
 
 
 def layers_hash(cfg: StackConfig, data_hash: str) -> str:
@@ -171,6 +203,9 @@ def run_stack(config: str | Path | StackConfig = "core", *, start=None, end=None
                       ledger.stages["w_exec"], ledger.rebalance_idx, md.returns, md.field("cost"),
                       cfg.execution.lag, cfg.execution.holding)
     attribution = sleeve_summary(parts, start_idx, metrics["periods_per_year"])
+    tell("data quality and risk forecasts")
+    data_quality = run_data_quality(cfg, md, ledger.held, start_idx, store)
+    risk_forecast = run_risk_forecast(cfg, md, ledger, start_idx)
     manifest = {
         "run_id": run_id, "macrostack_version": __version__, "config": cfg.resolved(), "config_hash": cfg.config_hash(),
         "layers_hash": lhash,
@@ -183,6 +218,7 @@ def run_stack(config: str | Path | StackConfig = "core", *, start=None, end=None
         "ready_date": str(ledger.dates[start_idx]), "n_rebalances": len(ledger.rebalance_idx),
         "metrics": metrics, "attribution": attribution, "inert_sleeves": ledger.inert, "audit": "PENDING",
         "periods_per_year": metrics["periods_per_year"], **tables,  # sub_periods, trailing, drawdowns
+        "data_quality": data_quality, "risk_forecast": risk_forecast,
     }
     t1 = time.perf_counter()
     with out_lock(out):

@@ -7,7 +7,12 @@ Flags (any of them marks an instrument suspicious):
   session have no bar;
 - `no-return`: sessions with a price but no return (missing FX or contract price) beyond
   the first one;
-- `approx-return`: returns divided by the adjusted level, not a contract price.
+- `approx-return`: returns divided by the adjusted level, not a contract price (runs exclude
+  these instruments unless the config sets `data.allow_level_returns: true`);
+- `smoothed`: a decade of history with lag-1 autocorrelation and variance ratio far above a
+  traded price's (back-filled / reconstructed history); `stale`: a run of STALE_RUN or more
+  zero returns; `pre-listing`: bars before the instrument's listing date. Thresholds and
+  measurements: `macrostack.data.quality`.
 
 Values that cannot be a real daily move in the stored units (percent returns, a 1,000 %
 day, a contract price ×10 in a session) never get here: ingest refuses them
@@ -18,6 +23,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from macrostack.data.quality import QualityEvidence, assess
 from macrostack.data.store import MarketStore
 
 LARGE_MOVE = 0.25
@@ -37,10 +43,24 @@ ORDER BY s.symbol
 """
 
 
-def check_dataset(store: MarketStore, dataset: str) -> pd.DataFrame:
-    """One row per instrument with coverage statistics and a `flags` column."""
+def quality_evidence(store: MarketStore, dataset: str, symbols: list[str] | None = None) -> QualityEvidence:
+    """`quality.assess` of a dataset's stored bars (all its history), optionally some symbols only."""
+    ins = store.instruments(dataset)
+    if symbols is not None:
+        ins = ins[ins["symbol"].isin(symbols)]
+    return assess(store.bars(dataset, symbols, ["ret"]), ins)
+
+
+QUALITY_COLUMNS = ("listing_date", "pre_listing", "longest_zero_run", "zero_share", "stale_sessions", "smoothed_decades")
+
+
+def check_dataset(store: MarketStore, dataset: str, evidence: QualityEvidence | None = None) -> pd.DataFrame:
+    """One row per instrument with coverage statistics, the quality evidence and a `flags` column."""
     store.require_dataset(dataset)
+    evidence = evidence or quality_evidence(store, dataset)
     report = store.con.execute(_SQL, {"ds": dataset}).df()
+    report = report.merge(evidence.instruments[["symbol", *QUALITY_COLUMNS, "flags"]].rename(
+        columns={"flags": "quality_flags"}), on="symbol", how="left")
     span = report["rows"] + report["missing"]
     flags = []
     for r, sp in zip(report.itertuples(), span):
@@ -53,6 +73,7 @@ def check_dataset(store: MarketStore, dataset: str) -> pd.DataFrame:
             f.append("no-return")
         if r.return_basis == "adjusted_level":
             f.append("approx-return")
+        f.extend(q for q in str(r.quality_flags or "").split(",") if q and q != "level-return")
         flags.append(",".join(f))
     report["flags"] = flags
-    return report
+    return report.drop(columns="quality_flags")

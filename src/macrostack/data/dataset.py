@@ -34,6 +34,7 @@ INSTRUMENT_COLUMNS = {
     "cost": "float64",
     "source_ticker": "string",
     "return_basis": "string",
+    "listing_date": "datetime64[us]",  # optional: first exchange listing (`data.quality` flags history before it)
 }
 
 BAR_COLUMNS = {

@@ -31,7 +31,7 @@ CREATE TABLE IF NOT EXISTS datasets (
 CREATE TABLE IF NOT EXISTS instruments (
     dataset VARCHAR NOT NULL, symbol VARCHAR NOT NULL, name VARCHAR, asset_class VARCHAR,
     currency VARCHAR, point_size DOUBLE, cost DOUBLE, source_ticker VARCHAR, return_basis VARCHAR,
-    PRIMARY KEY (dataset, symbol));
+    listing_date DATE, PRIMARY KEY (dataset, symbol));
 CREATE TABLE IF NOT EXISTS bars (
     dataset VARCHAR NOT NULL, symbol VARCHAR NOT NULL, date DATE NOT NULL,
     adjusted_close DOUBLE, price DOUBLE, price_contract VARCHAR, carry DOUBLE,
@@ -41,6 +41,12 @@ CREATE TABLE IF NOT EXISTS fx (
     dataset VARCHAR NOT NULL, currency VARCHAR NOT NULL, date DATE NOT NULL, usd_per_unit DOUBLE,
     PRIMARY KEY (dataset, currency, date));
 """
+# Columns added after a store format shipped: a store opened for writing gains them (NULL for
+# the datasets already in it). `listing_date` (first exchange listing of the instrument, optional)
+# is a column of `instruments`, not a table of its own, so it is replaced with its dataset in
+# the one ingest transaction like every other instrument attribute. A store only ever opened
+# read-only since keeps the old shape; every reader treats a missing column as no dates.
+MIGRATIONS = ("ALTER TABLE instruments ADD COLUMN IF NOT EXISTS listing_date DATE",)
 
 
 def default_store_path() -> Path:
@@ -90,6 +96,8 @@ class MarketStore:
                              f"{', '.join(sorted(tables))[:80]})", str(self.path), "pass a macrostack store (--store)")
         if not self.read_only:
             self.con.execute(SCHEMA)
+            for statement in MIGRATIONS:
+                self.con.execute(statement)
 
     def close(self) -> None:
         try:

@@ -12,7 +12,13 @@ Covariance estimators (returns missing inside the window count as 0):
   over the window;
 - `ledoit_wolf`: `Σ = (1−δ) S + δ μ I` with S the (1/T) sample covariance, μ = tr(S)/N and
   the Ledoit–Wolf (2004) intensity δ = min(b̄², d²)/d², `d² = ‖S − μI‖²_F`,
-  `b̄² = (Σ_t ‖x_t‖⁴ − T ‖S‖²_F) / T²`.
+  `b̄² = (Σ_t ‖x_t‖⁴ − T ‖S‖²_F) / T²`;
+- `newey_west`: the sample estimator plus Bartlett-weighted autocovariances of the window's
+  portfolio returns `p = R u` (`newey_west_variance`): the variance per session of a long
+  holding period when daily P&L is serially correlated (a positive lag-1 autocorrelation
+  makes the sample estimator understate weekly and monthly risk). Equal to `sample` with 0 lags.
+  On the quadratic form this is exact for the matrix estimator `Γ₀ + Σ_k w_k (Γ_k + Γ_kᵀ)`,
+  since `uᵀΓ_kᵀu = uᵀΓ_k u`.
 """
 
 from __future__ import annotations
@@ -50,24 +56,46 @@ def window_portfolio_returns(weight_sets: list[np.ndarray], returns0: np.ndarray
     return out.transpose(2, 0, 1)
 
 
+def newey_west_variance(p: np.ndarray, lags: int) -> np.ndarray:
+    """Newey–West (Bartlett) long-run variance along the last axis of `p` [..., T].
+
+    `γ_k = Σ_{t=k}^{T−1} (p_t − p̄)(p_{t−k} − p̄) / (T − 1)`,
+    `v = γ_0 + 2 Σ_{k=1}^{lags} (1 − k / (lags + 1)) γ_k`.
+    With ddof = 1 in every γ_k, `lags = 0` is exactly the sample variance (ddof = 1), and the
+    Bartlett weights keep v >= 0. Units: those of p squared, per session.
+    """
+    t = p.shape[-1]
+    pc = p - p.mean(axis=-1, keepdims=True)
+    var = (pc * pc).sum(axis=-1) / (t - 1)
+    for k in range(1, lags + 1):
+        gamma = (pc[..., k:] * pc[..., :-k]).sum(axis=-1) / (t - 1)
+        var = var + 2.0 * (1.0 - k / (lags + 1)) * gamma
+    return var
+
+
 def portfolio_variance(weights: np.ndarray, returns: np.ndarray, rebalance_idx: np.ndarray,
-                       lookback: int, estimator: str = "sample", ewma_lambda: float = 0.94) -> np.ndarray:
+                       lookback: int, estimator: str = "sample", ewma_lambda: float = 0.94,
+                       newey_west_lags: int = 5) -> np.ndarray:
     """Annualised ex-ante variance `252 · wᵀ Σ_t w` of each rebalance's weights [R].
 
     NaN where fewer than `lookback` sessions precede the rebalance.
     """
-    return portfolio_variances([weights], returns, rebalance_idx, lookback, estimator, ewma_lambda)[0]
+    return portfolio_variances([weights], returns, rebalance_idx, lookback, estimator, ewma_lambda,
+                               newey_west_lags)[0]
 
 
 def portfolio_variances(weight_sets: list[np.ndarray], returns: np.ndarray, rebalance_idx: np.ndarray,
-                        lookback: int, estimator: str = "sample", ewma_lambda: float = 0.94) -> list[np.ndarray]:
+                        lookback: int, estimator: str = "sample", ewma_lambda: float = 0.94,
+                        newey_west_lags: int = 5) -> list[np.ndarray]:
     """`portfolio_variance` for several weight panels [R, N] at once: each window is read once."""
     returns0 = np.where(np.isnan(returns), 0.0, returns)  # a missing return counts as 0
     rebalance_idx = np.asarray(rebalance_idx)
-    if estimator in ("sample", "ewma"):
+    if estimator in ("sample", "ewma", "newey_west"):
         p = window_portfolio_returns(weight_sets, returns0, rebalance_idx, lookback)  # [K, R, L]
         if estimator == "sample":
             var = p.var(axis=2, ddof=1)
+        elif estimator == "newey_west":
+            var = newey_west_variance(p, newey_west_lags)
         else:
             age_weights = ewma_lambda ** np.arange(lookback)[::-1]
             var = (p * p) @ (age_weights / age_weights.sum())
@@ -130,7 +158,8 @@ class RiskTargeting:
         active = gross > 0
         unit = np.zeros_like(weights_pre)
         unit[active] = weights_pre[active] / gross[active, None]
-        var = portfolio_variance(unit, returns, rebalance_idx, c.vol_lookback, c.estimator, c.ewma_lambda)
+        var = portfolio_variance(unit, returns, rebalance_idx, c.vol_lookback, c.estimator, c.ewma_lambda,
+                                 c.newey_west_lags)
         sigma_u = np.sqrt(var)
         raw = c.target_vol / np.maximum(sigma_u, c.vol_floor)
         leverage = np.clip(raw, c.leverage_floor, c.leverage_cap)

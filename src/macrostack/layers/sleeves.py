@@ -40,7 +40,7 @@ def sleeve_weights(signals: dict[str, np.ndarray], vol_at_rebalance: np.ndarray,
     raw = {k: np.where(tradable_at_rebalance & np.isfinite(s) & np.isfinite(vol_at_rebalance), s / vol_at_rebalance, 0.0)
            for k, s in signals.items()}
     variances = portfolio_variances(list(raw.values()), returns, rebalance_idx, rt.vol_lookback, rt.estimator,
-                                    rt.ewma_lambda)
+                                    rt.ewma_lambda, rt.newey_west_lags)
     out = {}
     for (k, w), var in zip(raw.items(), variances):
         sigma = np.sqrt(var)

@@ -21,6 +21,7 @@ from macrostack.attribution import sleeve_summary
 from macrostack.errors import InputError
 from macrostack.metrics import performance_metrics, periods_per_year
 from macrostack.periods import tables_of_daily
+from macrostack.report.checks import checks_section
 from macrostack.report import charts, figures
 from macrostack.report.data import HEATMAP_STAGES, RunData, load_run, load_weights
 from macrostack.report.page import Section, badge, esc, figure_html, num, pct, render_page, table, tile, write_page
@@ -190,6 +191,9 @@ def build_report_html(run: RunData, start=None, end=None, splits=None) -> str:
                             "Equity compounds the daily net return (after costs) from 1 at the ready date; log scale, so equal "
                             "vertical distances are equal percentage moves. Drawdown = equity / running peak − 1."))
     sections.append(_periods_section(tables, ppy))
+    checks = checks_section(manifest)
+    if checks is not None:
+        sections.append(checks)
 
     window = figures.year_window(ppy)
     rs = figures.rolling_stats(net, run.dates, ppy, window)

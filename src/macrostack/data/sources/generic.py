@@ -4,9 +4,10 @@
 return is `close[d] / close[d-1] − 1` per symbol (so `close` must then be > 0: a
 back-adjusted level that can cross zero needs an explicit `return` column). Returns are
 taken to be in USD. An optional instruments file (CSV/Parquet, column `symbol` plus any of
-`name, asset_class, currency, point_size, cost`) adds metadata; `cost` (per unit of
+`name, asset_class, currency, point_size, cost, listing_date`) adds metadata; `cost` (per unit of
 notional traded) otherwise comes from the `cost` argument, recorded in the dataset's
-parameters.
+parameters. `listing_date` (YYYY-MM-DD, may be empty) is the instrument's first exchange
+listing: `data check` and runs flag history before it (`macrostack.data.quality`).
 
 Column names are matched without case or surrounding spaces (`Close` is `close`); any other
 column is an error, so a misspelt `returns` is never dropped silently. Values in the wrong
@@ -29,7 +30,7 @@ from macrostack.userfiles import check_readable
 
 REQUIRED = ("date", "symbol", "close")
 OPTIONAL = ("return",)
-INSTRUMENT_OPTIONAL = ("name", "asset_class", "currency", "point_size", "cost")
+INSTRUMENT_OPTIONAL = ("name", "asset_class", "currency", "point_size", "cost", "listing_date")
 
 
 def _read_table(path: Path) -> pd.DataFrame:
@@ -56,6 +57,19 @@ def _numeric(frame: pd.DataFrame, column: str, path: Path, optional: bool = Fals
         raise InputError(f"row {i + 2}, column {column!r}: value {raw.iloc[i]!r} is not a finite number",
                          str(path), "fix or drop the row" + (", or leave the cell empty" if optional else ""))
     return values
+
+
+def _optional_dates(frame: pd.DataFrame, column: str, path: Path) -> pd.Series:
+    """An optional ISO date column (empty cells are NaT); anything else that does not parse is an error."""
+    raw = frame[column]
+    text = raw.astype("string").str.strip()
+    parsed = pd.to_datetime(text, errors="coerce", format="ISO8601")
+    bad = parsed.isna() & text.notna() & (text != "")
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputError(f"row {i + 2}, column {column!r}: cannot parse {raw.iloc[i]!r}", str(path),
+                         "use YYYY-MM-DD dates (or leave the cell empty)")
+    return parsed.astype("datetime64[us]")
 
 
 def _check_units(data: pd.DataFrame, path: Path, close_is_return_basis: bool) -> None:
@@ -146,6 +160,8 @@ def load(path: str | Path, instruments_path: str | Path | None = None, name: str
         for column in ("point_size", "cost"):
             if column in meta.columns:
                 meta[column] = _numeric(meta, column, ipath, optional=True)
+        if "listing_date" in meta.columns:
+            meta["listing_date"] = _optional_dates(meta, "listing_date", ipath)
         ins = ins.merge(meta, on="symbol", how="left")
         files.append(ipath)
     ins["source_ticker"] = ins["symbol"]
