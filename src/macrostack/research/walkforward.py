@@ -117,6 +117,9 @@ def walk_forward(returns_matrix, dates, train="10y", test="2y", step=None, ancho
 
     select: a name in SELECTORS ("sharpe", "sortino", "calmar", "cagr", "ann_return"; each
     the `metrics` helper with the run's ppy) or a function `window [t, N] -> scores [N]`.
+    After each choice, the same metric of the held stretch is reported as `oos_metric` (a
+    function is then called once more with that stretch as a one-column window [t, 1]; the
+    choice is already made).
     """
     labels = list(returns_matrix.columns) if isinstance(returns_matrix, pd.DataFrame) else None
     x = _matrix(returns_matrix)
