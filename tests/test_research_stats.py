@@ -94,6 +94,18 @@ def test_deflated_sharpe_from_trial_sharpes_equals_the_variance_form():
     assert from_list.dsr == pytest.approx(rs.deflated_sharpe(best, rs.Trials(DSR_V, 100)).dsr, rel=1e-10)
 
 
+def test_deflated_sharpe_reads_a_plain_tuple_as_variance_and_count():
+    """`(sr_variance, n_trials)` as in the brief; a list or array of two numbers are two trial Sharpes."""
+    best = rs.SharpeMoments(DSR_SR, 1250, -3.0, 10.0)
+    assert rs.deflated_sharpe(best, (DSR_V, 100)) == rs.deflated_sharpe(best, rs.Trials(DSR_V, 100))
+    two = rs.deflated_sharpe(best, [0.01, 0.03])
+    assert two.n_trials == 2 and two.sr_variance == pytest.approx(0.0002)
+    with_failed = rs.deflated_sharpe(best, np.array([0.01, np.nan, 0.03]))
+    assert with_failed.n_trials == 2 and with_failed.dsr == two.dsr
+    with pytest.raises(InputError, match="no finite trial"):
+        rs.deflated_sharpe(best, [np.nan])
+
+
 def test_deflated_sharpe_of_returns_uses_their_moments():
     rng = np.random.default_rng(1)
     r = rng.standard_t(4, 2000) * 0.01 + 0.0006

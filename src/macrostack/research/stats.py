@@ -167,13 +167,16 @@ def deflated_sharpe(best_returns, trials) -> DeflatedSharpe:
 
     Bailey & López de Prado (2014), eq. (1)–(2) (reference in `expected_max_sharpe`).
     `best_returns`: the selected trial's per-period returns, or its `SharpeMoments`.
-    `trials`: the per-period Sharpe ratios of ALL N trials (the best included), from which
-    V[SRₙ] = var(ddof=1) and N = their count; or `Trials(sr_variance, n_trials)`. N should
-    count independent trials (correlated variants overstate N; not corrected here).
-    DSR ≤ PSR(0) whenever N ≥ 2 (SR₀ ≥ 0).
+    `trials`: the per-period Sharpe ratios of ALL N trials (the best included) as a list,
+    array or Series, from which V[SRₙ] = var(ddof=1) and N = their count (NaN ratios of
+    failed or flat trials are left out); or a tuple `(sr_variance, n_trials)` / `Trials`.
+    N should count independent trials (correlated variants overstate N; not corrected
+    here). DSR ≤ PSR(0) whenever N ≥ 2 (SR₀ ≥ 0).
     """
     m = _moments(best_returns)
-    if not isinstance(trials, Trials):
+    if isinstance(trials, tuple):  # (sr_variance, n_trials); a list / array holds trial Sharpes
+        trials = Trials(*trials)
+    else:
         srs = np.asarray(trials, dtype=np.float64).ravel()
         srs = srs[np.isfinite(srs)]
         if srs.size == 0:
