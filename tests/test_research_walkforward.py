@@ -54,11 +54,11 @@ def test_walk_forward_hand_checked_case():
     wf = walk_forward(pd.DataFrame(x, columns=["a", "b", "c"]), days, train="1y", test="1y")
     sel = wf.selections
     assert list(sel["boundary"]) == list(pd.to_datetime(["2001-01-03", "2002-01-03", "2003-01-03"]))
-    assert list(sel["column"]) == [1, 0, 2] and list(sel["point"]) == ["b", "a", "c"]
+    assert list(sel["column"]) == [1, 0, 2] and list(sel["chosen"]) == ["b", "a", "c"]
     # held: column 1 over segment 1, column 0 over segment 2, column 2 over segment 3
     expected = np.concatenate([x[segment == 1, 1], x[segment == 2, 0], x[segment == 3, 2]])
-    np.testing.assert_array_equal(wf.oos.to_numpy(), expected)
-    np.testing.assert_array_equal(wf.oos.index.to_numpy().astype("datetime64[D]"), days[segment >= 1])
+    np.testing.assert_array_equal(wf.stitched.to_numpy(), expected)
+    np.testing.assert_array_equal(wf.stitched.index.to_numpy().astype("datetime64[D]"), days[segment >= 1])
     ppy = metrics.periods_per_year(days)
     # rolling train window at 2001-01-03 is (2000-01-03, 2001-01-03]: segment 0 without its first session
     assert sel["train_first"][0] == pd.Timestamp("2000-01-04") and sel["train_last"][0] == pd.Timestamp("2001-01-03")
@@ -145,9 +145,9 @@ def test_select_gets_a_copy_of_rows_up_to_the_boundary_only():
 def test_step_shorter_than_test_holds_until_the_next_boundary():
     days, x = _random_case()
     wf = walk_forward(x, days, train="3y", test="1y", step="6m")
-    assert wf.oos.index.is_unique and wf.oos.index.is_monotonic_increasing
+    assert wf.stitched.index.is_unique and wf.stitched.index.is_monotonic_increasing
     first = np.datetime64(wf.selections["test_first"][0].date())
-    np.testing.assert_array_equal(wf.oos.index.to_numpy().astype("datetime64[D]"), days[days >= first])
+    np.testing.assert_array_equal(wf.stitched.index.to_numpy().astype("datetime64[D]"), days[days >= first])
     held = wf.selections["test_last"] - wf.selections["test_first"]
     assert (held[:-1] < pd.Timedelta(days=190)).all()
 
@@ -155,7 +155,7 @@ def test_step_shorter_than_test_holds_until_the_next_boundary():
 def test_step_longer_than_test_leaves_gaps():
     days, x = _random_case()
     wf = walk_forward(x, days, train="3y", test="6m", step="1y")
-    covered = wf.oos.index.to_numpy().astype("datetime64[D]")
+    covered = wf.stitched.index.to_numpy().astype("datetime64[D]")
     assert covered.size < (days > np.datetime64(wf.selections["boundary"][0].date())).sum()
     for _, row in wf.selections.iterrows():  # each stretch is the sessions in (b, b + 6m]
         b = row["boundary"]
@@ -180,8 +180,8 @@ def test_no_finite_score_holds_flat():
     x[: int(np.searchsorted(days, np.datetime64("1999-06-01")))] = 0.0  # nothing traded yet: Sharpe NaN
     wf = walk_forward(x, days, train="3y", test="1y")
     first = wf.selections.iloc[0]
-    assert first["column"] == -1 and pd.isna(first["point"]) and np.isnan(first["is_metric"])
-    held = wf.oos[first["test_first"]:first["test_last"]]
+    assert first["column"] == -1 and pd.isna(first["chosen"]) and np.isnan(first["is_metric"])
+    held = wf.stitched[first["test_first"]:first["test_last"]]
     assert (held == 0.0).all() and wf.selections["column"].iloc[-1] >= 0
 
 

@@ -76,16 +76,16 @@ def _selector(select, ppy: float) -> Callable[[np.ndarray], np.ndarray]:
 
 
 class WalkForward(NamedTuple):
-    """oos: the stitched out-of-sample daily net returns (Series indexed by session date).
+    """stitched: the out-of-sample daily net returns (Series indexed by session date).
     selections: one row per boundary — boundary (calendar date b_k), train_first /
     train_last / test_first / test_last (session dates), column (index into the matrix, -1
-    when no point had a finite score: the stretch is held flat, 0 returns), point (its
-    label), is_metric / oos_metric (the select metric in and out of sample), is_sharpe /
+    when no point had a finite score: the stretch is held flat, 0 returns), chosen (that
+    point's label: the DataFrame column, else the index), is_metric / oos_metric (the select metric in and out of sample), is_sharpe /
     oos_sharpe (annualised). is_sharpe: mean in-sample Sharpe of the choices; oos_sharpe:
     Sharpe of the stitched series; gap = is_sharpe − oos_sharpe (the degradation); ppy: the
     sessions per year every figure is annualised with (`metrics.periods_per_year(dates)`)."""
 
-    oos: pd.Series
+    stitched: pd.Series
     selections: pd.DataFrame
     is_sharpe: float
     oos_sharpe: float
@@ -163,13 +163,14 @@ def walk_forward(returns_matrix, dates, train="10y", test="2y", step=None, ancho
         rows.append({
             "boundary": b, "train_first": stamps[lo] if hi > lo else pd.NaT, "train_last": stamps[hi - 1] if hi else pd.NaT,
             "test_first": stamps[hi], "test_last": stamps[stop - 1], "column": col,
-            "point": (labels[col] if labels is not None else col) if col >= 0 else None,
+            "chosen": (labels[col] if labels is not None else col) if col >= 0 else None,
             "is_metric": float(scores[col]) if col >= 0 else np.nan, "oos_metric": oos_metric,
             "is_sharpe": metrics.sharpe(window[:, col], ppy) if col >= 0 else np.nan,
             "oos_sharpe": metrics.sharpe(held, ppy) if col >= 0 else np.nan,
         })
     table = pd.DataFrame(rows)
-    oos = pd.Series(np.concatenate(pieces), index=pd.DatetimeIndex(np.concatenate(held_days), name="date"), name="oos")
+    stitched = pd.Series(np.concatenate(pieces), index=pd.DatetimeIndex(np.concatenate(held_days), name="date"),
+                         name="walk-forward")
     is_sharpe = float(np.nanmean(table["is_sharpe"])) if np.isfinite(table["is_sharpe"]).any() else float("nan")
-    oos_sharpe = metrics.sharpe(oos.to_numpy(), ppy)
-    return WalkForward(oos, table, is_sharpe, oos_sharpe, is_sharpe - oos_sharpe, ppy)
+    oos_sharpe = metrics.sharpe(stitched.to_numpy(), ppy)
+    return WalkForward(stitched, table, is_sharpe, oos_sharpe, is_sharpe - oos_sharpe, ppy)
