@@ -224,7 +224,8 @@ def _matrix(returns_matrix, name: str = "returns_matrix") -> np.ndarray:
     if not np.isfinite(x).all():
         row, col = (int(i[0]) for i in np.nonzero(~np.isfinite(x)))
         raise InputError(f"{name} is not finite at row {row}, column {col}", name,
-                         "drop failed points or fill sessions a point did not trade with 0")
+                         "compare the points over their common period (research.robustness.common_period)"
+                         " and drop failed points")
     return x
 
 
