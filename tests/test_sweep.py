@@ -179,3 +179,23 @@ def test_expand_grid_is_the_cartesian_product():
         SweepSpec.model_validate({"grid": {"a": [1]}, "random": {"n": 1, "params": {"a": [1]}}})
     with pytest.raises(InputError):
         load_sweep("nope.txt")
+
+
+def test_show_reports_dsr_and_pbo_and_walkforward_stitches_out_of_sample(grid_sweep, tf_store_path, tmp_path):
+    sweep, out, _ = grid_sweep
+    r = CliRunner().invoke(app, ["sweep", "show", sweep.sweep_id, "--out", str(out), "--json"])
+    assert r.exit_code == 0, r.output
+    rob = json.loads(r.output)["robustness"]
+    assert 0.0 <= rob["dsr"] <= 1.0 and 0.0 <= rob["pbo"] <= 1.0
+    path = tmp_path / "s.yaml"
+    path.write_text(GRID)
+    env = {"MACROSTACK_STORE": str(tf_store_path)}
+    r = CliRunner().invoke(app, ["walkforward", str(path), "--train", "6m", "--test", "3m", "--out", str(out),
+                                 "--workers", "1", "--json"], env=env)
+    assert r.exit_code == 0, r.output
+    shown = json.loads(r.output)
+    wf = shown["walkforward"]
+    assert len(wf["selections"]) >= 5 and all(s["chosen"].startswith("#") for s in wf["selections"])
+    assert (out / "sweeps" / sweep.sweep_id / "sweep.html").is_file() and shown["html"].endswith("sweep.html")
+    bad = CliRunner().invoke(app, ["walkforward", str(path), "--train", "ten years", "--out", str(out)], env=env)
+    assert bad.exit_code == 2 and "--train" in bad.output

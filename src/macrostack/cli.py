@@ -682,7 +682,7 @@ def _find_sweep(out, ref: str) -> Path:
     return root / exact[0]
 
 
-def _sweep_show(ref: Optional[str], out, as_json: bool) -> None:
+def _sweep_show(ref: Optional[str], out, as_json: bool, walk: dict | None = None) -> None:
     from macrostack.research.results import read_points, read_sweep_file
 
     if not ref:
@@ -693,6 +693,16 @@ def _sweep_show(ref: Optional[str], out, as_json: bool) -> None:
     summary = {"sweep_id": meta["sweep_id"], "folder": str(folder), "points": len(meta["points"]), "finished": len(ok),
                "failed": int((points["status"] == "failed").sum()), "varied": meta["varied"],
                "best": ok.head(10).to_dict(orient="records")}
+    analysis = _analyse(folder, walk) if len(ok) else None
+    if analysis:
+        summary |= {k: analysis[k] for k in ("html",)}
+        if analysis["robustness"]:
+            summary["robustness"] = {"dsr": analysis["robustness"]["dsr"], "pbo": analysis["robustness"]["pbo"],
+                                     "evidence": analysis["robustness"]["evidence"]}
+        if analysis["walkforward"]:
+            wf = analysis["walkforward"]
+            summary["walkforward"] = {"is_sharpe": wf["is_sharpe"], "oos_sharpe": wf["oos_sharpe"], "gap": wf["gap"],
+                                      "selections": wf["selections"].astype(str).to_dict(orient="records")}
     if as_json:
         _print_json(summary)
         return
@@ -702,6 +712,34 @@ def _sweep_show(ref: Optional[str], out, as_json: bool) -> None:
     bad = points[points["status"] != "ok"]
     if len(bad):
         console.print(_points_table(bad, meta["varied"], "failed points"))
+    if analysis and analysis["robustness"]:
+        table = Table(title="how much of the best result is luck")
+        table.add_column("quantity")
+        table.add_column("value", justify="right")
+        for k, v in analysis["robustness"]["evidence"].items():
+            table.add_row(k, v)
+        console.print(table)
+    if analysis and analysis["walkforward"]:
+        wf = analysis["walkforward"]
+        table = Table(title="walk-forward selections")
+        for col in ("boundary", "chosen", "in-sample", "out-of-sample"):
+            table.add_column(col, justify="left" if col in ("boundary", "chosen") else "right")
+        for r in wf["selections"].itertuples():
+            table.add_row(str(pd_date(r.boundary)), str(r.chosen), f"{r.is_metric:.2f}", f"{r.oos_metric:.2f}")
+        console.print(table)
+        console.print(f"walk-forward Sharpe: in-sample {wf['is_sharpe']:.2f}, out-of-sample {wf['oos_sharpe']:.2f} "
+                      f"(gap {wf['gap']:.2f})", highlight=False)
+    if analysis:
+        console.print(f"sweep report: {analysis['html']}", highlight=False, markup=False)
+
+
+def pd_date(value) -> str:
+    return str(value)[:10]
+
+
+def _analyse(folder: Path, walk: dict | None):
+    from macrostack.research.analyse import analyse
+    return analyse(folder, walk)
 
 
 @app.command("sweep")
@@ -767,6 +805,42 @@ def sweep_cmd(
         console.print(f"sweep {result['sweep_id']}: {result['ran']} points run, {result['skipped']} already done, "
                       f"{result['failed']} failed — {result['folder']}", highlight=False, markup=False)
         _sweep_show(result["sweep_id"], out, False)
+
+
+@app.command("walkforward")
+@handles_input_errors
+def walkforward_cmd(
+    spec: Path = typer.Argument(..., metavar="SWEEP.yaml", help="A sweep file (run or resumed first)."),
+    train: str = typer.Option("10y", "--train", help="Training window: 10y, 18m, 26w, 90d."),
+    test: str = typer.Option("2y", "--test", help="Out-of-sample window held after each choice."),
+    step: Optional[str] = typer.Option(None, "--step", help="Between boundaries (default: --test)."),
+    anchored: bool = typer.Option(False, "--anchored", help="Train on everything up to each boundary."),
+    select: str = typer.Option("sharpe", "--select", help="sharpe | sortino | calmar | cagr | ann_return"),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Embedded cluster size (default: cores)."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Address of an existing Dask scheduler."),
+    out: Optional[Path] = OutOpt,
+    store: Optional[Path] = StoreOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Walk forward over a sweep: at each boundary pick the best point on past returns only, hold it, stitch."""
+    from macrostack.research.spec import load_sweep
+    from macrostack.research.sweep import run_sweep
+    from macrostack.research.walkforward import SELECTORS, parse_period
+
+    for value, where in ((train, "--train"), (test, "--test"), (step, "--step")):
+        if value is not None:
+            parse_period(value, where)
+    if select not in SELECTORS:
+        raise InputError(f"unknown --select {select!r}", "walkforward", f"use one of {', '.join(SELECTORS)}")
+    sweep = load_sweep(spec)
+    live = not as_json and sys.stderr.isatty()
+    with _sweep_progress(live) as bar:
+        task = bar.add_task(f"sweep {sweep.sweep_id}", total=len(sweep.points))
+        run_sweep(sweep, out=out, store=store, scheduler=scheduler, workers=workers,
+                  on_start=lambda n, skipped: bar.update(task, total=n),
+                  on_progress=lambda n, bad: bar.update(task, advance=n))
+    _sweep_show(sweep.sweep_id, out, as_json,
+                walk={"train": train, "test": test, "step": step, "anchored": anchored, "select": select})
 
 
 @app.command("sweeps")
