@@ -17,7 +17,7 @@ from macrostack.config import StackConfig, load_config
 from macrostack.data.ingest import ensure_default_dataset
 from macrostack.data.market import load_market_data
 from macrostack.data.store import DEFAULT_DATASET, MarketStore
-from macrostack.engines import data_fields
+from macrostack.engines import ENGINES, data_fields
 from macrostack.errors import InputError
 from macrostack.metrics import performance_metrics
 from macrostack.periods import headline_tables
@@ -68,13 +68,18 @@ def needed_fields(cfg: StackConfig) -> tuple[str, ...]:
     return tuple(sorted(fields))
 
 
+def uses_derived(cfg: StackConfig) -> bool:
+    """Does a configured engine trade derived instruments (then `universe: null` includes them)?"""
+    return any(ENGINES[s.engine].uses_derived for s in cfg.sleeves.values() if s.weight > 0)
+
+
 def load_run_data(cfg: StackConfig, store: Path | None = None, progress=None):
     """MarketData for a config: the default dataset is ingested on first use; warm-up included."""
     if cfg.data.dataset == DEFAULT_DATASET:
         ensure_default_dataset(store, progress=progress)
     with MarketStore(store, read_only=True) as st:
         md = load_market_data(st, cfg.data.dataset, cfg.data.universe, cfg.data.start, cfg.data.end,
-                              warmup=warmup_sessions(cfg), fields=needed_fields(cfg))
+                              warmup=warmup_sessions(cfg), fields=needed_fields(cfg), include_derived=uses_derived(cfg))
     check_history(cfg, md)
     return md
 
@@ -172,7 +177,7 @@ def run_stack(config: str | Path | StackConfig = "core", *, start=None, end=None
         "pnl_contract": {"lag": cfg.execution.lag, "holding": cfg.execution.holding, "definition": PNL_CONTRACT},
         "stage_statuses": ledger.statuses, "ready_index": int(start_idx),
         "ready_date": str(ledger.dates[start_idx]), "n_rebalances": len(ledger.rebalance_idx),
-        "metrics": metrics, "attribution": attribution, "inert_sleeves": ledger.inert, "audit": "PENDING",
+        "metrics": metrics, "attribution": attribution, "inert_sleeves": ledger.inert, "sleeve_notes": ledger.notes, "audit": "PENDING",
         "periods_per_year": metrics["periods_per_year"], **tables,  # sub_periods, trailing, drawdowns
     }
     t1 = time.perf_counter()
