@@ -12,7 +12,10 @@ prices or without the pair's instruments the sleeve is INERT and says which is m
 
 Realised vol (annualised, in vol points like the implied level) of the equity future E:
 
-    RV_n[t] = 100 · sqrt(252) · std(r_E over E's last n returns ending at or before t), ddof 1
+    RV_n[t] = 100 · sqrt(252 · mean(r_E² over E's last n returns ending at or before t))
+
+(zero-mean realised variance, the convention implied vol is compared with: a crash of steady
+down days is high realised vol, which a std around the window's mean would understate),
 
 counted on E's own sessions (sessions where E has a return), carried forward to sessions
 without one. Every z-score below is the trailing z of a spread x on the vol future's own
@@ -46,9 +49,9 @@ session t reads data <= t only.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
-from macrostack.engines._spreads import Spread, leg_weights, on_own_rows, rolling_std, sign_weights, spread_vol, \
-    trailing_z
+from macrostack.engines._spreads import Spread, leg_weights, on_own_rows, sign_weights, spread_vol, trailing_z
 
 FRONT_SUFFIX = "_FRONT"
 IMPLIED_NOTE = ("implied volatility = the front volatility future's price (index points = vol %): the dataset has "
@@ -65,9 +68,12 @@ def front_price(price: np.ndarray, carry: np.ndarray, price_contract: np.ndarray
 
 
 def realised_vol(equity_returns: np.ndarray, window: int) -> np.ndarray:
-    """100 · sqrt(252) · sample std of the last `window` returns (E's own sessions), [T]."""
+    """100 · sqrt(252 · mean r²) over the last `window` returns (E's own sessions), [T]."""
     r = np.asarray(equity_returns, float)
-    return on_own_rows(r, np.isfinite(r), lambda x: 100.0 * np.sqrt(252.0) * rolling_std(x, window, window))
+
+    def rv(x):
+        return 100.0 * np.sqrt(252.0 * pd.Series(x * x).rolling(int(window), min_periods=int(window)).mean().to_numpy())
+    return on_own_rows(r, np.isfinite(r), rv)
 
 
 def spread_z(spread: np.ndarray, z_window: int, z_min_periods: int, z_clip: float) -> np.ndarray:

@@ -91,7 +91,8 @@ own daily returns are derived so a calendar spread can trade it:
 with d-1 the parent's previous session (no forward fill: a missing front price is no return),
 converted to USD like the parent. A front price that jumps by a factor of 1.5 or more from the
 previous session and back on the next (same contract on all three) is a bad tick and is
-dropped (VIX: one session, 2014-07-04, CARRY 12.95 → 5.20 → 12.95). Sessions are the parent's; `price`/`price_contract` hold
+dropped (VIX: one session, 2014-07-04, CARRY 12.95 → 5.20 → 12.95), from the parent's CARRY
+column too (the VRP engines read it as the implied level). Sessions are the parent's; `price`/`price_contract` hold
 F/F_c, `adjusted_close` the cumulative sum of the front's price changes (a Panama-style level
 ending at the last front price), `carry`/`forward` are empty. The cost uses the parent's
 SpreadCost and PerBlock with P = the last front price. Derived instruments are part of the
@@ -107,7 +108,8 @@ import numpy as np
 import pandas as pd
 
 from macrostack.data.calendar import asof
-from macrostack.data.dataset import FX_COLUMNS, Dataset, check_price_steps, check_return_units, hash_files
+from macrostack.data.dataset import FX_COLUMNS, Dataset, check_price_steps, check_return_units, \
+    drop_reverting_spikes, hash_files
 from macrostack.errors import InputError
 from macrostack.userfiles import check_readable
 
@@ -376,7 +378,6 @@ def instrument_bars(code: str, adj: pd.DataFrame, mult: pd.DataFrame | None,
 FRONT_SUFFIX = "_FRONT"
 DERIVED_FRONT = "derived_front"
 FRONT_ASSET_CLASS = "Vol"
-SPIKE_LOG = float(np.log(1.5))  # a front price ×/÷ 1.5+ vs both same-contract neighbours, reverting
 
 
 def front_contract_bars(bars: pd.DataFrame, fx: pd.DataFrame | None) -> pd.DataFrame | None:
@@ -394,13 +395,7 @@ def front_contract_bars(bars: pd.DataFrame, fx: pd.DataFrame | None) -> pd.DataF
     front_id = np.where(is_front, carry_id, np.nan)
     # A one-session spike that reverts (VIX CARRY 12.95 → 5.20 → 12.95 on the 2014-07-04
     # holiday) is a bad tick, not a return: drop that price (see the module docstring).
-    with np.errstate(invalid="ignore", divide="ignore"):
-        up = np.log(front / np.roll(front, 1))
-        down = np.log(front / np.roll(front, -1))
-    same_both = (front_id == np.roll(front_id, 1)) & (front_id == np.roll(front_id, -1))
-    spike = same_both & (np.abs(up) > SPIKE_LOG) & (np.abs(down) > SPIKE_LOG) & (np.sign(up) == np.sign(down))
-    spike[[0, -1]] = False
-    front[spike] = np.nan
+    front = drop_reverting_spikes(front, front_id)
     prev_front, prev_id, prev_held_id = (np.roll(a, 1) for a in (front, front_id, held))
     prev_held_px = np.roll(bars["price"].to_numpy(float), 1)
     same = front_id == prev_id
@@ -479,8 +474,12 @@ def load(path: str | Path, name: str = SOURCE, progress=None) -> Dataset:
         })
         if progress:
             progress(1, code)
-        derived = front_contract_bars(bars, fx_tables.get(row["Currency"])) \
-            if has_mult and row["AssetClass"] == FRONT_ASSET_CLASS else None
+        derived = None
+        if has_mult and row["AssetClass"] == FRONT_ASSET_CLASS:
+            # The front (CARRY) price feeds the VRP implied level and the derived front: drop bad ticks.
+            bars["carry"] = drop_reverting_spikes(bars["carry"].to_numpy(float),
+                                                  pd.to_numeric(bars["carry_contract"], errors="coerce").to_numpy(float))
+            derived = front_contract_bars(bars, fx_tables.get(row["Currency"]))
         if derived is not None:
             symbol = code + FRONT_SUFFIX
             check_return_units(derived["ret"], derived["date"], symbol, lambda i, source=source: source)
