@@ -378,6 +378,9 @@ def instrument_bars(code: str, adj: pd.DataFrame, mult: pd.DataFrame | None,
 FRONT_SUFFIX = "_FRONT"
 DERIVED_FRONT = "derived_front"
 FRONT_ASSET_CLASS = "Vol"
+# Part of the content hash: the same files give other data when the derivation changes, and a
+# run id (config + data hash) must then change too.
+DERIVATION = "derived_front v1: front contract from CARRY, reverting ticks ×1.5 dropped"
 
 
 def front_contract_bars(bars: pd.DataFrame, fx: pd.DataFrame | None) -> pd.DataFrame | None:
@@ -498,7 +501,7 @@ def load(path: str | Path, name: str = SOURCE, progress=None) -> Dataset:
         name=name, source=SOURCE, parameters={"path": str(root)},
         instruments=pd.DataFrame(instruments), bars=pd.concat(bars_list, ignore_index=True),
         fx=fx,
-        content_hash=hash_files(files_read), origin=str(root),
+        content_hash=hash_files(files_read, extra=DERIVATION), origin=str(root),
     )
 
 
