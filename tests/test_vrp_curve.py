@@ -299,7 +299,8 @@ def test_bad_curve_rv_params_are_one_line_errors_with_the_key_path(params, where
 
 @pytest.mark.parametrize("engine", ["vrp_core", "vrp_alt", "vrp_convergence"])
 def test_bad_vrp_params_are_one_line_errors(engine):
-    for params in ({"pairs": {}}, {"z_window": 100, "z_min_periods": 200}, {"rv": 3}):
+    first = {"vol_futures": []} if engine == "vrp_convergence" else {"pairs": {}}
+    for params in (first, {"z_window": 100, "z_min_periods": 200}, {"rv": 3}):
         with pytest.raises(InputError) as exc:
             parse_config({"sleeves": {"v": {"engine": engine, "params": params}}})
         assert "sleeves.v" in str(exc.value) and "\n" not in str(exc.value)

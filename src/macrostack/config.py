@@ -144,11 +144,16 @@ class VrpAltParams(VrpCoreParams):
 
 class VrpConvergenceParams(_ZParams):
     """VRP convergence: trailing z of the front − second vol-future slope, short-only calendar spread."""
-    pairs: dict[str, str] = Field(default_factory=lambda: {"VIX": "SP500"},
-                                  description="volatility future → equity future (the equity future is not read "
-                                              "here; the pair must exist like for the other VRP sleeves)")
+    vol_futures: list[str] = Field(default_factory=lambda: ["VIX"],
+                                   description="volatility futures traded as calendar spreads (each needs its "
+                                               "<V>_FRONT derived at ingest), e.g. [VIX, V2X]")
 
-    _pairs = field_validator("pairs")(VrpCoreParams._pairs.__func__)
+    @field_validator("vol_futures")
+    @classmethod
+    def _vol_futures(cls, symbols):
+        if not symbols or len(set(symbols)) != len(symbols):
+            raise ValueError("must list at least one volatility future, each once")
+        return symbols
 
 
 class CurveRvParams(_ZParams):

@@ -171,7 +171,8 @@ def _vrp_lookback(p):
 def _vrp_inert(need_front: bool):
     def why(md, p):
         from macrostack.engines import vrp
-        return vrp.usable_pairs(md, p.pairs, need_front=need_front)[1]
+        pairs = dict.fromkeys(p.vol_futures) if need_front else p.pairs
+        return vrp.usable_pairs(md, pairs, need_front=need_front)[1]
     return why
 
 

@@ -3,7 +3,7 @@ the equity market is actually realising, by more than usual?
 
 Data. A volatility future with contract prices (pysystemtrade VIX; V2X where configured) and its
 equity index future (SP500; EUROSTX for V2X), pairs given by `pairs` (vol future → equity
-future). The implied level is the *front volatility future's price* (index points = vol %):
+future; vrp_convergence reads only the vol futures, `vol_futures`). The implied level is the *front volatility future's price* (index points = vol %):
 the datasets carry no spot VIX/VSTOXX, so the front future stands in for it (the run's
 manifest says so in `sleeve_notes`). Front price per session: CARRY when the carry contract is
 nearer than the held one (VIX/V2X: CarryOffset −1, the dataset holds the second month), the
@@ -115,13 +115,15 @@ def calendar_spread(front: np.ndarray, second: np.ndarray, r_front: np.ndarray, 
 # --------------------------------------------------------------------------- on MarketData
 
 
-def usable_pairs(md, pairs: dict[str, str], need_front: bool = False) -> tuple[list[tuple[int, int, int]], str | None]:
-    """Pairs present in `md` as (vol col, equity col, front col or −1), and why none are when none."""
+def usable_pairs(md, pairs: dict[str, str | None], need_front: bool = False
+                 ) -> tuple[list[tuple[int, int, int]], str | None]:
+    """Pairs present in `md` as (vol col, equity col or −1, front col or −1), and why none are
+    when none. An equity future of None is not needed (the calendar spread)."""
     idx = {s: i for i, s in enumerate(md.symbols)}
     have_contracts = all(f in md.panels for f in ("price", "carry", "price_contract", "carry_contract"))
     out, lacking = [], []
     for vol, equity in pairs.items():
-        missing = [s for s in (vol, equity) if s not in idx]
+        missing = [s for s in (vol, equity) if s is not None and s not in idx]
         if vol in idx and have_contracts and not np.isfinite(md.panels["price_contract"][:, idx[vol]]).any():
             missing.append(f"contract prices of {vol}")
         if need_front and vol + FRONT_SUFFIX not in idx:
@@ -130,11 +132,13 @@ def usable_pairs(md, pairs: dict[str, str], need_front: bool = False) -> tuple[l
         if missing or not have_contracts:
             lacking.append(", ".join(missing) or f"contract prices of {vol}")
             continue
-        out.append((idx[vol], idx[equity], idx.get(vol + FRONT_SUFFIX, -1)))
+        out.append((idx[vol], idx.get(equity, -1), idx.get(vol + FRONT_SUFFIX, -1)))
     if out:
         return out, None
     what = "; ".join(lacking) if have_contracts else "a volatility future with contract prices"
-    return [], (f"dataset {md.dataset!r} has no {what} (pairs {dict(pairs)}: volatility future → equity future)")
+    shown = {v: e for v, e in pairs.items() if e is not None}
+    return [], (f"dataset {md.dataset!r} has no {what} (" + (f"pairs {shown}: volatility future → equity future)"
+                                                            if shown else f"volatility futures {list(pairs)})"))
 
 
 def _front(md, col: int) -> np.ndarray:
@@ -153,7 +157,7 @@ def premium_panel(md, p, short_only: bool) -> np.ndarray:
 
 def convergence_spreads(md, p) -> list[Spread]:
     spreads = []
-    for v, _, fc in usable_pairs(md, p.pairs, need_front=True)[0]:
+    for v, _, fc in usable_pairs(md, dict.fromkeys(p.vol_futures), need_front=True)[0]:
         f = md.panels
         front, second = f["price"][:, fc], f["price"][:, v]
         # Only where the derived front is the contract just before the held one.
