@@ -7,7 +7,7 @@ point shares its engine signals, sleeve sizing and correlations (the worker's me
 points vary trend's z-window, so each needs its own signals. Prints wall time, points per
 second, seconds per point per worker, and the peak resident memory of the driver and its
 worker processes (sampled every 0.2 s with psutil, which Dask brings). Each run uses a fresh
-output folder, so nothing is resumed.
+output folder (`--keep DIR` keeps it), so nothing is resumed.
 """
 
 from __future__ import annotations
@@ -68,14 +68,16 @@ class PeakMemory:
         self._thread.join()
 
 
-def bench(text: str, workers: int, label: str) -> None:
+def bench(text: str, workers: int, label: str, keep: Path | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "sweep.yaml"
+        folder = keep or Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{label.split()[0]}.yaml"
         path.write_text(text)
         sweep = load_sweep(path)
         with PeakMemory() as mem:
             t0 = time.perf_counter()
-            result = run_sweep(sweep, out=Path(tmp) / "runs", workers=workers)
+            result = run_sweep(sweep, out=folder / f"runs-{workers}w", workers=workers)
             wall = time.perf_counter() - t0
     n = result["ran"]
     print(f"{label}: {n} points ({result['failed']} failed), {workers} workers: {wall:.1f} s wall, "
@@ -88,12 +90,13 @@ def main() -> None:
     ap.add_argument("--points", type=int, default=1000)
     ap.add_argument("--workers", type=int, nargs="+", default=[2])
     ap.add_argument("--engine-points", type=int, default=0)
+    ap.add_argument("--keep", type=Path, help="keep the sweep files and results here (e.g. to walk forward after)")
     args = ap.parse_args()
     for w in args.workers:
         if args.points:
-            bench(late_layer_grid(args.points), w, "late-layer sweep")
+            bench(late_layer_grid(args.points), w, "late-layer sweep", args.keep)
         if args.engine_points:
-            bench(engine_grid(args.engine_points), w, "engine sweep")
+            bench(engine_grid(args.engine_points), w, "engine sweep", args.keep)
 
 
 if __name__ == "__main__":

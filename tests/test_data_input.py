@@ -108,7 +108,7 @@ def test_the_real_pysystemtrade_folder_still_ingests_via_the_cli(tmp_path):
     r = runner.invoke(app, ["data", "ingest", "pysystemtrade", str(PYSYSTEMTRADE), "--store", str(store)])
     assert r.exit_code == 0, r.output
     with MarketStore(store, read_only=True) as st:
-        assert st.require_dataset("pysystemtrade")["n_instruments"] == 42
+        assert st.require_dataset("pysystemtrade")["n_instruments"] == 44   # 42 files + VIX_FRONT, V2X_FRONT
 
 
 # ---------------------------------------------------------------------------- columns

@@ -875,6 +875,7 @@ def sanity_cmd(
     end: Optional[str] = typer.Option(None, "--end"),
     store: Optional[Path] = StoreOpt,
     min_sharpe: float = typer.Option(0.2, "--min-sharpe", help="PASS when the net Sharpe is at least this."),
+    as_json: bool = JsonOpt,
 ) -> None:
     """Promotion gate: sign-only, equal-weight, daily check of one sleeve; PASS/FAIL on its net Sharpe (exit 1 on FAIL)."""
     from macrostack.config import load_config
@@ -884,6 +885,12 @@ def sanity_cmd(
     cfg = with_dates(load_config(profile), start, end)
     md = load_run_data(cfg, store)
     res = sanity_check(cfg, sleeve, md)
+    passed = res["sharpe_net"] == res["sharpe_net"] and res["sharpe_net"] >= min_sharpe
+    if as_json:
+        _print_json({**res, "dataset": md.dataset, "min_sharpe": min_sharpe, "gate": "PASS" if passed else "FAIL"})
+        if not passed:
+            raise typer.Exit(code=1)
+        return
     table = Table(title=f"sanity: sleeve {sleeve} ({res['engine']}) on {md.dataset}, sign-only equal-weight daily")
     table.add_column("metric")
     table.add_column("value", justify="right")
@@ -894,7 +901,6 @@ def sanity_cmd(
     table.add_row("turnover / year", f"{res['turnover_per_year']:.1f}")
     table.add_row("period", f"{res['first_date']} → {res['last_date']}")
     console.print(table)
-    passed = res["sharpe_net"] == res["sharpe_net"] and res["sharpe_net"] >= min_sharpe
     console.print(f"gate: [bold {'green' if passed else 'red'}]{'PASS' if passed else 'FAIL'}[/] "
                   f"(net Sharpe {res['sharpe_net']:.2f} {'>=' if passed else '<'} {min_sharpe:.2f})", highlight=False)
     if not passed:

@@ -114,17 +114,87 @@ class VolCarryParams(Strict):
     symbols: list[str] = Field(default_factory=lambda: ["VIX", "V2X"])
 
 
+class _ZParams(Strict):
+    z_window: int = Field(252, ge=20, le=2520, description="sessions of the trailing z-score (the series' own sessions)")
+    z_min_periods: int = Field(126, ge=10, description="values before the z-score is defined")
+    z_clip: float = Field(3.0, gt=0, le=10, description="z clipped at ±this; the signal is z / z_clip")
+
+    @model_validator(mode="after")
+    def _z(self):
+        if self.z_min_periods > self.z_window:
+            raise ValueError("z_min_periods must be <= z_window")
+        return self
+
+
+class VrpCoreParams(_ZParams):
+    """VRP: implied (front vol future) − realised vol of the equity future, trailing z; long and short."""
+    pairs: dict[str, str] = Field(default_factory=lambda: {"VIX": "SP500"},
+                                  description="volatility future → equity future (e.g. V2X: EUROSTX)")
+    rv_window: int = Field(21, ge=2, le=252, description="sessions of the equity future's realised vol")
+
+    @field_validator("pairs")
+    @classmethod
+    def _pairs(cls, pairs):
+        if not pairs:
+            raise ValueError("is empty: give at least one volatility future → equity future pair")
+        return pairs
+
+
+class VrpAltParams(VrpCoreParams):
+    """VRP on a 5-session realised vol, short-only."""
+    rv_window: int = Field(5, ge=2, le=252, description="sessions of the equity future's realised vol")
+
+
+class VrpConvergenceParams(_ZParams):
+    """VRP convergence: trailing z of the front − second vol-future slope, short-only calendar spread."""
+    vol_futures: list[str] = Field(default_factory=lambda: ["VIX"],
+                                   description="volatility futures traded as calendar spreads (each needs its "
+                                               "<V>_FRONT derived at ingest), e.g. [VIX, V2X]")
+
+    @field_validator("vol_futures")
+    @classmethod
+    def _vol_futures(cls, symbols):
+        if not symbols or len(set(symbols)) != len(symbols):
+            raise ValueError("must list at least one volatility future, each once")
+        return symbols
+
+
+class CurveRvParams(_ZParams):
+    """Rates curve RV: duration-neutral slopes/butterflies by trailing regression hedge ratios."""
+    mode: Literal["momentum", "mean_reversion"] = Field("mean_reversion", description="follow the spread's z "
+                                                        "(momentum) or fade it (mean_reversion)")
+    spreads: list[Literal["2s10s", "5s30s", "2s5s10s"]] = Field(
+        default_factory=lambda: ["2s10s", "5s30s", "2s5s10s"], description="spreads traded, equal weight")
+    tenors: dict[Literal["2", "5", "10", "30"], list[str]] = Field(
+        default_factory=lambda: {"2": ["US2", "TU"], "5": ["US5", "FV"], "10": ["US10", "TY"], "30": ["US30", "US"]},
+        description="tenor (years) → bond future symbols, the first one the data has is used")
+    hedge_window: int = Field(252, ge=20, le=2520, description="sessions of the hedge-ratio regression")
+    hedge_min_periods: int = Field(126, ge=10, description="sessions before a hedge ratio is defined")
+
+    @model_validator(mode="after")
+    def _hedge(self):
+        if self.hedge_min_periods > self.hedge_window:
+            raise ValueError("hedge_min_periods must be <= hedge_window")
+        if not self.spreads or len(set(self.spreads)) != len(self.spreads):
+            raise ValueError("spreads must list at least one of 2s10s, 5s30s, 2s5s10s, each once")
+        return self
+
+
 ENGINE_PARAMS = {"trend": TrendParams, "ewmac": EwmacParams, "csmom": CsmomParams, "carry": CarryParams,
-                 "vol_carry": VolCarryParams}
+                 "vol_carry": VolCarryParams, "vrp_core": VrpCoreParams, "vrp_convergence": VrpConvergenceParams,
+                 "vrp_alt": VrpAltParams, "curve_rv": CurveRvParams}
 
 
 class SleeveConfig(Strict):
     """One sleeve: an engine, its static mixing weight and its parameters."""
-    engine: Literal["trend", "ewmac", "csmom", "carry", "vol_carry"] = Field(
-        "trend", description="trend | ewmac | csmom | carry | vol_carry")
+    engine: Literal["trend", "ewmac", "csmom", "carry", "vol_carry", "vrp_core", "vrp_convergence", "vrp_alt",
+                    "curve_rv"] = Field(
+        "trend", description="trend | ewmac | csmom | carry | vol_carry | vrp_core | vrp_convergence | vrp_alt | "
+                             "curve_rv")
     weight: float = Field(1.0, ge=0, description="static mixing weight ω (normalised to sum 1; 0 = off)")
     required: bool = Field(True, description="fail the run when the sleeve's data is missing (else INERT)")
-    params: TrendParams | EwmacParams | CsmomParams | CarryParams | VolCarryParams = Field(
+    params: (TrendParams | EwmacParams | CsmomParams | CarryParams | VolCarryParams | VrpAltParams | VrpCoreParams
+             | VrpConvergenceParams | CurveRvParams) = Field(
         default_factory=TrendParams, description="the engine's own parameters")
 
     @model_validator(mode="before")

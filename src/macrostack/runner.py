@@ -19,7 +19,7 @@ from macrostack.data.check import quality_evidence
 from macrostack.data.market import load_market_data
 from macrostack.data.quality import LEVEL_BASIS, flagged_pnl, run_universe, session_mask
 from macrostack.data.store import DEFAULT_DATASET, MarketStore
-from macrostack.engines import data_fields
+from macrostack.engines import ENGINES, data_fields
 from macrostack.errors import InputError
 from macrostack.layers.risk_targeting import portfolio_variance
 from macrostack.metrics import performance_metrics
@@ -72,6 +72,21 @@ def needed_fields(cfg: StackConfig) -> tuple[str, ...]:
     return tuple(sorted(fields))
 
 
+def uses_derived(cfg: StackConfig) -> bool:
+    """Does a configured engine trade derived instruments (then `universe: null` includes them)?"""
+    return any(ENGINES[s.engine].uses_derived for s in cfg.sleeves.values() if s.weight > 0)
+
+
+def market_data(cfg: StackConfig, st: MarketStore):
+    """The MarketData a config runs on, from an open store: its universe (level-return instruments
+    only when allowed), its period with every component's warm-up, the panels its layers read,
+    and derived instruments when an engine trades them. Runs and sweep workers both load here."""
+    universe, _ = run_universe(st.instruments(cfg.data.dataset), cfg.data.universe,
+                               cfg.data.allow_level_returns, cfg.data.dataset)
+    return load_market_data(st, cfg.data.dataset, universe, cfg.data.start, cfg.data.end,
+                            warmup=warmup_sessions(cfg), fields=needed_fields(cfg), include_derived=uses_derived(cfg))
+
+
 def load_run_data(cfg: StackConfig, store: Path | None = None, progress=None):
     """MarketData for a config: the default dataset is ingested on first use; warm-up included.
     Instruments with level-based returns are left out unless `data.allow_level_returns`
@@ -79,10 +94,7 @@ def load_run_data(cfg: StackConfig, store: Path | None = None, progress=None):
     if cfg.data.dataset == DEFAULT_DATASET:
         ensure_default_dataset(store, progress=progress)
     with MarketStore(store, read_only=True) as st:
-        universe, _ = run_universe(st.instruments(cfg.data.dataset), cfg.data.universe,
-                                   cfg.data.allow_level_returns, cfg.data.dataset)
-        md = load_market_data(st, cfg.data.dataset, universe, cfg.data.start, cfg.data.end,
-                              warmup=warmup_sessions(cfg), fields=needed_fields(cfg))
+        md = market_data(cfg, st)
     check_history(cfg, md)
     return md
 
@@ -216,7 +228,7 @@ def run_stack(config: str | Path | StackConfig = "core", *, start=None, end=None
         "pnl_contract": {"lag": cfg.execution.lag, "holding": cfg.execution.holding, "definition": PNL_CONTRACT},
         "stage_statuses": ledger.statuses, "ready_index": int(start_idx),
         "ready_date": str(ledger.dates[start_idx]), "n_rebalances": len(ledger.rebalance_idx),
-        "metrics": metrics, "attribution": attribution, "inert_sleeves": ledger.inert, "audit": "PENDING",
+        "metrics": metrics, "attribution": attribution, "inert_sleeves": ledger.inert, "sleeve_notes": ledger.notes, "audit": "PENDING",
         "periods_per_year": metrics["periods_per_year"], **tables,  # sub_periods, trailing, drawdowns
         "data_quality": data_quality, "risk_forecast": risk_forecast,
     }

@@ -2,8 +2,10 @@
 
 Sign-only, equal-weight, daily, no overlay, no risk targeting: at every session t,
 `w_i = sign(s_i[t]) / n[t]` over the n instruments with a signal, held from t+1 under the
-one P&L contract (lag 1, constant holding, costs from the data). A sleeve that cannot pass
-this on real data has no business in a portfolio.
+one P&L contract (lag 1, constant holding, costs from the data). A spread engine (curve RV, the
+VRP calendar spread) is checked per spread: `sign(s_spread) · legs / Σ|legs|`, equal weight
+across the ready spreads, so the hedge ratios survive. A sleeve that cannot pass this on real
+data has no business in a portfolio.
 """
 
 from __future__ import annotations
@@ -23,14 +25,11 @@ def sanity_check(cfg: StackConfig, sleeve: str, md: MarketData) -> dict:
         raise InputError(f"unknown sleeve {sleeve!r}", "sanity", f"use one of {', '.join(cfg.sleeves)}")
     sc = cfg.sleeves[sleeve]
     engine = ENGINES[sc.engine]
-    missing = engine.missing_data(md)
-    if missing:
-        raise InputError(f"sleeve {sleeve!r} is INERT on {md.dataset!r}: no {', '.join(missing)}", "sanity",
+    why = engine.inert_reason(md, sc.params)
+    if why:
+        raise InputError(f"sleeve {sleeve!r} is INERT: {why}", "sanity",
                          "use a dataset that has the data (macrostack data ingest pysystemtrade PATH)")
-    signal = engine.signal(md, sc.params, None)
-    sign = np.sign(np.nan_to_num(signal))
-    n = (sign != 0).sum(axis=1, keepdims=True)
-    w = np.where(n > 0, sign / np.maximum(n, 1), 0.0)
+    w = engine.sanity_weights(md, sc.params)
     reb = np.arange(md.n_sessions)
     out = held_panel(w, reb, md.returns, md.field("cost"), lag=1, holding="constant")
     first = np.flatnonzero(np.abs(w).sum(axis=1) > 0)

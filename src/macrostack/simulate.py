@@ -50,6 +50,7 @@ class Ledger:
     statuses: dict[str, str] = field(default_factory=dict)
     sleeve_pre: dict[str, np.ndarray] = field(default_factory=dict)  # each sleeve's part of w_pre [R, N]
     inert: dict[str, str] = field(default_factory=dict)              # INERT sleeve → why and how to fix
+    notes: dict[str, str] = field(default_factory=dict)              # effective sleeve → what its data stands for
     overlay_log: object = None                                       # applied tilts (DataFrame)
 
     @property
@@ -150,16 +151,16 @@ def simulate(cfg: StackConfig, md: MarketData, precomputed_scalars: np.ndarray |
     stages: dict[str, np.ndarray] = {}
     statuses: dict[str, str] = {}
     inert_notes: dict[str, str] = {}
+    sleeve_notes: dict[str, str] = {}
     signals: dict[str, np.ndarray] = {}
     runnable = {}
     for name, sc in cfg.sleeves.items():
         if sc.weight == 0:
             statuses[f"sleeve:{name}"] = "off"
             continue
-        missing = ENGINES[sc.engine].missing_data(md)
-        if missing:
-            _inert(name, sc, f"dataset {md.dataset!r} has no {', '.join(missing)}", CONTRACT_DATA_HINT, statuses,
-                   inert_notes)
+        why = ENGINES[sc.engine].inert_reason(md, sc.params)
+        if why:
+            _inert(name, sc, why, CONTRACT_DATA_HINT, statuses, inert_notes)
             continue
         runnable[name] = sc
     # Engines are independent and their numpy/numba kernels release the GIL: one thread per
@@ -169,7 +170,7 @@ def simulate(cfg: StackConfig, md: MarketData, precomputed_scalars: np.ndarray |
                   for name, sc in runnable.items()}
     todo = {name: sc for name, sc in runnable.items() if memo is None or signal_key[name] not in memo}
     with ThreadPoolExecutor(max_workers=max(1, len(todo))) as pool:
-        futures = {name: pool.submit(ENGINES[sc.engine].signal, md, sc.params, reb) for name, sc in todo.items()}
+        futures = {name: pool.submit(ENGINES[sc.engine].compute, md, sc.params, reb) for name, sc in todo.items()}
         fresh = {name: f.result() for name, f in futures.items()}
     computed = {name: cached(memo, signal_key[name], lambda name=name: fresh[name]) for name in runnable}
     lap("engines", then="sleeve sizing")
@@ -183,13 +184,17 @@ def simulate(cfg: StackConfig, md: MarketData, precomputed_scalars: np.ndarray |
             continue
         signals[name] = signal
         statuses[f"sleeve:{name}"] = "effective"
+        if ENGINES[sc.engine].note:
+            sleeve_notes[name] = ENGINES[sc.engine].note
     if not signals:
         raise InputError("no sleeve is effective: every sleeve is off or INERT", "sleeves",
                          "enable a sleeve whose data the dataset has")
     rt_cfg = cfg.risk_targeting
+    spread = {k for k in signals if ENGINES[cfg.sleeves[k].engine].sizing == "spread"}
     sleeve_w = cached(memo, Memo.key("sleeve_weights", [(k, signal_key[k]) for k in signals], signals_cfg,
-                                     rt_cfg.vol_lookback, rt_cfg.estimator, rt_cfg.ewma_lambda, schedule),
-                      lambda: sleeves.sleeve_weights(signals, vol, trad, returns, reb, cfg.signals, rt_cfg))
+                                     rt_cfg.vol_lookback, rt_cfg.estimator, rt_cfg.ewma_lambda, rt_cfg.newey_west_lags,
+                                     schedule),
+                      lambda: sleeves.sleeve_weights(signals, vol, trad, returns, reb, cfg.signals, rt_cfg, spread=spread))
     for name, w in sleeve_w.items():
         stages[f"signal:{name}"] = cached(memo, Memo.key("signal_stage", signal_key[name]),
                                           lambda name=name: np.nan_to_num(signals[name]))
@@ -311,4 +316,5 @@ def simulate(cfg: StackConfig, md: MarketData, precomputed_scalars: np.ndarray |
              "gross_exposure": np.abs(held).sum(axis=1), "net_exposure": held.sum(axis=1), **daily_extra}
     return Ledger(dates=md.dates, symbols=md.symbols, rebalance_idx=reb, stages=stages, layers=layers,
                   daily=daily, held=held, events=events, ready_index=ready_index, timings=timings,
-                  statuses=statuses, sleeve_pre=sleeve_pre, inert=inert_notes, overlay_log=overlay_log)
+                  statuses=statuses, sleeve_pre=sleeve_pre, inert=inert_notes, overlay_log=overlay_log,
+                  notes=sleeve_notes)

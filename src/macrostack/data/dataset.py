@@ -214,3 +214,25 @@ def hash_files(paths, extra: str = "") -> str:
             for chunk in iter(lambda: fh.read(1 << 20), b""):
                 digest.update(chunk)
     return digest.hexdigest()
+
+
+SPIKE_FACTOR = 1.5
+
+
+def drop_reverting_spikes(price: np.ndarray, contract: np.ndarray, factor: float = SPIKE_FACTOR) -> np.ndarray:
+    """A copy of `price` [T] without one-session spikes: a price that is ×/÷ `factor` or more
+    away from both the previous and the next session's price of the same contract, in the same
+    direction (it jumps and comes straight back), is a bad tick → NaN. Reads t−1, t, t+1: for
+    data cleaning at ingest or on a whole series, not for a signal at t."""
+    price = np.array(price, dtype=float)
+    contract = np.asarray(contract, dtype=float)
+    if len(price) < 3:
+        return price
+    with np.errstate(invalid="ignore", divide="ignore"):
+        up = np.log(price[1:-1] / price[:-2])
+        down = np.log(price[1:-1] / price[2:])
+    limit = np.log(factor)
+    same = (contract[1:-1] == contract[:-2]) & (contract[1:-1] == contract[2:])
+    spike = same & (np.abs(up) >= limit) & (np.abs(down) >= limit) & (np.sign(up) == np.sign(down))
+    price[1:-1][spike] = np.nan
+    return price

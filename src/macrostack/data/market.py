@@ -93,15 +93,23 @@ def load_market_data(
     end=None,
     warmup: int = 0,
     fields: tuple[str, ...] = DEFAULT_FIELDS,
+    include_derived: bool = False,
 ) -> MarketData:
-    """Load `fields` of `dataset` for `symbols` (all if None) from `start - warmup` sessions to `end`."""
+    """Load `fields` of `dataset` for `symbols` from `start - warmup` sessions to `end`.
+
+    `symbols=None` means every instrument of the dataset except derived ones (return basis
+    `derived_*`, e.g. a volatility future's front contract built at ingest), which join only with
+    `include_derived` (an engine that trades them is configured) or when named in `symbols`:
+    other engines must not see a second copy of a market they already trade."""
     meta = store.require_dataset(dataset)
     unknown_fields = set(fields) - set(PANEL_FIELDS)
     if unknown_fields:
         raise InputError(f"unknown market data fields {sorted(unknown_fields)}", "fields", f"use {PANEL_FIELDS}")
     instruments = store.instruments(dataset)
     if symbols is None:
-        symbols = list(instruments["symbol"])
+        basis = instruments["return_basis"].fillna("").astype(str)
+        keep = np.ones(len(instruments), bool) if include_derived else ~basis.str.startswith("derived").to_numpy()
+        symbols = list(instruments["symbol"][keep])
     else:
         missing = [s for s in symbols if s not in set(instruments["symbol"])]
         if missing:

@@ -4,7 +4,9 @@ At each rebalance t, per instrument: `w_i = s_i / σ_i` with σ_i the annualised
 volatility (half-life `vol_halflife` sessions) floored at `vol_floor`, so every market
 contributes risk in proportion to its signal. The sleeve is then scaled to a common unit
 ex-ante risk (`sleeve_unit_risk`, e.g. 10%) with the risk-targeting covariance estimator,
-so that the construction weights mix sleeves of comparable size.
+so that the construction weights mix sleeves of comparable size. Spread engines (curve RV, the
+VRP calendar spread) emit leg weights that are already vol-normalised per spread: dividing
+each leg by its own σ_i would break the hedge ratios, so they skip that step.
 
 An instrument is tradable at t only if it has a bar within the last `stale_after` sessions
 (a market whose data has stopped must not keep a position forever).
@@ -33,11 +35,25 @@ def instrument_vol(returns: np.ndarray, cfg: SignalConfig) -> np.ndarray:
     return np.maximum(rolling.ewma_vol(returns, cfg.vol_halflife), cfg.vol_floor)
 
 
+def spread_leg_weights(legs: np.ndarray, tradable_at_rebalance: np.ndarray) -> np.ndarray:
+    """A spread engine's leg weights as they are (NaN → 0); a rebalance on which any leg it
+    wants to hold is untradable trades none of them (one leg alone would be unhedged)."""
+    w = np.nan_to_num(legs, nan=0.0)
+    broken = ((w != 0) & ~tradable_at_rebalance).any(axis=1)
+    w[broken] = 0.0
+    return w
+
+
 def sleeve_weights(signals: dict[str, np.ndarray], vol_at_rebalance: np.ndarray, tradable_at_rebalance: np.ndarray,
                    returns: np.ndarray, rebalance_idx: np.ndarray, cfg: SignalConfig,
-                   rt: RiskTargetingConfig) -> dict[str, np.ndarray]:
-    """Each sleeve's weights [R, N] at unit ex-ante risk, from its signal at the rebalances."""
-    raw = {k: np.where(tradable_at_rebalance & np.isfinite(s) & np.isfinite(vol_at_rebalance), s / vol_at_rebalance, 0.0)
+                   rt: RiskTargetingConfig, spread: set[str] = frozenset()) -> dict[str, np.ndarray]:
+    """Each sleeve's weights [R, N] at unit ex-ante risk, from its signal at the rebalances.
+
+    Sleeves named in `spread` emit leg weights already vol-normalised per spread (hedge
+    ratios, equal-and-opposite contracts): they are not divided by each leg's σ_i, only scaled
+    to the unit risk like every sleeve."""
+    raw = {k: spread_leg_weights(s, tradable_at_rebalance) if k in spread else
+           np.where(tradable_at_rebalance & np.isfinite(s) & np.isfinite(vol_at_rebalance), s / vol_at_rebalance, 0.0)
            for k, s in signals.items()}
     variances = portfolio_variances(list(raw.values()), returns, rebalance_idx, rt.vol_lookback, rt.estimator,
                                     rt.ewma_lambda, rt.newey_west_lags)

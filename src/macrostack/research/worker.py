@@ -22,10 +22,12 @@ _MARKETS: OrderedDict[str, tuple[Any, Any]] = OrderedDict()
 
 
 def market_key(cfg, store: str | None) -> str:
-    """What the loaded panels depend on: the store, the data section, the warm-up and the fields."""
-    from macrostack.runner import needed_fields
+    """What the loaded panels depend on: the store, the data section, the warm-up, the fields and
+    whether derived instruments are loaded (`runner.market_data`)."""
+    from macrostack.runner import needed_fields, uses_derived
     from macrostack.simulate import warmup_sessions
-    return json.dumps([store, cfg.data.model_dump(mode="json"), warmup_sessions(cfg), needed_fields(cfg)])
+    return json.dumps([store, cfg.data.model_dump(mode="json"), warmup_sessions(cfg), needed_fields(cfg),
+                       uses_derived(cfg)])
 
 
 def upstream_key(cfg) -> str:
@@ -33,24 +35,21 @@ def upstream_key(cfg) -> str:
     rt = cfg.risk_targeting
     engines = {k: [v.engine, v.params.model_dump(mode="json")] for k, v in cfg.sleeves.items() if v.weight > 0}
     return json.dumps([engines, cfg.signals.model_dump(mode="json"), cfg.data.schedule, rt.vol_lookback,
-                       rt.estimator, rt.ewma_lambda], sort_keys=True)
+                       rt.estimator, rt.ewma_lambda, rt.newey_west_lags], sort_keys=True)
 
 
 def _market(cfg, store: str | None):
     """(MarketData, Memo) for `cfg`, loaded once per worker and market key (least recently used dropped)."""
-    from macrostack.data.market import load_market_data
     from macrostack.data.store import MarketStore
     from macrostack.memo import Memo
-    from macrostack.runner import needed_fields
-    from macrostack.simulate import warmup_sessions
+    from macrostack.runner import market_data
 
     key = market_key(cfg, store)
     if key in _MARKETS:
         _MARKETS.move_to_end(key)
         return _MARKETS[key]
     with MarketStore(store, read_only=True) as st:
-        md = load_market_data(st, cfg.data.dataset, cfg.data.universe, cfg.data.start, cfg.data.end,
-                              warmup=warmup_sessions(cfg), fields=needed_fields(cfg))
+        md = market_data(cfg, st)
     _MARKETS[key] = (md, Memo())
     while len(_MARKETS) > MAX_MARKETS:
         _MARKETS.popitem(last=False)
@@ -65,9 +64,10 @@ def _one_line(exc: BaseException) -> str:
 def evaluate_point(cfg, store: str | None) -> dict:
     """One point: simulate + headline metrics; its ready-period net series (float64) and dates."""
     from macrostack.runner import headline_metrics
-    from macrostack.simulate import simulate
+    from macrostack.simulate import check_history, simulate
 
     md, memo = _market(cfg, store)
+    check_history(cfg, md)  # as `macrostack run`: lookbacks longer than the data are this point's error
     ledger = simulate(cfg, md, memo=memo)
     metrics, start = headline_metrics(cfg, ledger, md)
     return {"metrics": metrics, "dates": np.asarray(ledger.dates[start:], dtype="datetime64[D]"),

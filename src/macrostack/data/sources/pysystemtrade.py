@@ -76,6 +76,28 @@ Choices where the format is silent:
   are errors. Text in a number column is an error, like ±inf; so is an FX rate <= 0.
 - Timestamps must match `YYYY-MM-DD HH:MM:SS` exactly. Line numbers in errors count the
   header as line 1 (blank lines are skipped by the reader and not counted).
+
+Derived front-contract instruments (`<CODE>_FRONT`, `return_basis = "derived_front"`). For a
+volatility future (AssetClass "Vol") whose multiple prices carry the *nearer* contract
+(CarryOffset −1: VIX and V2X hold the second month and carry the first), the front contract's
+own daily returns are derived so a calendar spread can trade it:
+
+    front id F_c[d] = CARRY_CONTRACT[d], price F[d] = CARRY[d]   (when CARRY_CONTRACT < PRICE_CONTRACT)
+    r_loc[d] = (F[d] − F[d-1]) / F[d-1]          if F_c[d] == F_c[d-1]    (same contract day to day)
+             = (F[d] − PRICE[d-1]) / PRICE[d-1]  if F_c[d] == PRICE_CONTRACT[d-1]
+                                                 (the held contract became the front: its own previous price)
+             = NaN otherwise (no price on d or d-1, or an unrelated contract change)
+
+with d-1 the parent's previous session (no forward fill: a missing front price is no return),
+converted to USD like the parent. A front price that jumps by a factor of 1.5 or more from the
+previous session and back on the next (same contract on all three) is a bad tick and is
+dropped (VIX: one session, 2014-07-04, CARRY 12.95 → 5.20 → 12.95), from the parent's CARRY
+column too (the VRP engines read it as the implied level). Sessions are the parent's; `price`/`price_contract` hold
+F/F_c, `adjusted_close` the cumulative sum of the front's price changes (a Panama-style level
+ending at the last front price), `carry`/`forward` are empty. The cost uses the parent's
+SpreadCost and PerBlock with P = the last front price. Derived instruments are part of the
+dataset but not of a run's default universe (`data.universe: null`) unless an engine that
+trades them is configured (`engines.uses_derived`).
 """
 
 from __future__ import annotations
@@ -86,7 +108,8 @@ import numpy as np
 import pandas as pd
 
 from macrostack.data.calendar import asof
-from macrostack.data.dataset import FX_COLUMNS, Dataset, check_price_steps, check_return_units, hash_files
+from macrostack.data.dataset import FX_COLUMNS, Dataset, check_price_steps, check_return_units, \
+    drop_reverting_spikes, hash_files
 from macrostack.errors import InputError
 from macrostack.userfiles import check_readable
 
@@ -352,6 +375,54 @@ def instrument_bars(code: str, adj: pd.DataFrame, mult: pd.DataFrame | None,
     return bars, ref_price
 
 
+FRONT_SUFFIX = "_FRONT"
+DERIVED_FRONT = "derived_front"
+FRONT_ASSET_CLASS = "Vol"
+# Part of the content hash: the same files give other data when the derivation changes, and a
+# run id (config + data hash) must then change too.
+DERIVATION = "derived_front v1: front contract from CARRY, reverting ticks ×1.5 dropped"
+
+
+def front_contract_bars(bars: pd.DataFrame, fx: pd.DataFrame | None) -> pd.DataFrame | None:
+    """Bars of the derived front-contract instrument of a parent with multiple prices (module
+    docstring), or None when the carry contract is never the nearer one (nothing to derive)."""
+    if "carry_contract" not in bars:
+        return None
+    held = pd.to_numeric(bars["price_contract"], errors="coerce").to_numpy(float)
+    carry_id = pd.to_numeric(bars["carry_contract"], errors="coerce").to_numpy(float)
+    carry_px = bars["carry"].to_numpy(float)
+    is_front = (carry_id < held) & np.isfinite(carry_px)
+    if not is_front.any():
+        return None
+    front = np.where(is_front, carry_px, np.nan)
+    front_id = np.where(is_front, carry_id, np.nan)
+    # A one-session spike that reverts (VIX CARRY 12.95 → 5.20 → 12.95 on the 2014-07-04
+    # holiday) is a bad tick, not a return: drop that price (see the module docstring).
+    front = drop_reverting_spikes(front, front_id)
+    prev_front, prev_id, prev_held_id = (np.roll(a, 1) for a in (front, front_id, held))
+    prev_held_px = np.roll(bars["price"].to_numpy(float), 1)
+    same = front_id == prev_id
+    rolled = ~same & (front_id == prev_held_id)
+    denominator = np.where(same, prev_front, np.where(rolled, prev_held_px, np.nan))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        change = front - denominator
+        ret = change / denominator
+    ret[0] = change[0] = np.nan
+    if fx is not None:
+        dates = bars["date"].to_numpy(dtype="datetime64[us]")
+        prev = np.roll(dates, 1)
+        prev[:1] = np.datetime64("NaT")
+        fdates, frates = fx["date"].to_numpy(dtype="datetime64[us]"), fx["usd_per_unit"].to_numpy(float)
+        ret *= asof(fdates, frates, dates) / asof(fdates, frates, prev)
+    level = np.cumsum(np.nan_to_num(change))
+    last = np.flatnonzero(np.isfinite(front))[-1]
+    level += front[last] - level[last]
+    ids = pd.Series(bars["carry_contract"]).where(is_front, None)
+    return pd.DataFrame({"date": bars["date"], "adjusted_close": np.where(np.isfinite(front), level, np.nan),
+                         "price": front, "price_contract": ids, "carry": np.nan, "carry_contract": None,
+                         "forward": np.nan, "forward_contract": None, "ret": ret})
+
+
 def cost_per_notional(spread: float, per_block: float, percentage: float, point_size: float, price: float) -> float:
     """k = SpreadCost / P + PerBlock / (P × Pointsize) + Percentage  (fraction of notional)."""
     if not np.isfinite(price) or price <= 0:
@@ -406,13 +477,31 @@ def load(path: str | Path, name: str = SOURCE, progress=None) -> Dataset:
         })
         if progress:
             progress(1, code)
+        derived = None
+        if has_mult and row["AssetClass"] == FRONT_ASSET_CLASS:
+            # The front (CARRY) price feeds the VRP implied level and the derived front: drop bad ticks.
+            bars["carry"] = drop_reverting_spikes(bars["carry"].to_numpy(float),
+                                                  pd.to_numeric(bars["carry_contract"], errors="coerce").to_numpy(float))
+            derived = front_contract_bars(bars, fx_tables.get(row["Currency"]))
+        if derived is not None:
+            symbol = code + FRONT_SUFFIX
+            check_return_units(derived["ret"], derived["date"], symbol, lambda i, source=source: source)
+            last_front = derived["price"].dropna()
+            front_cost = cost_per_notional(float(spreads.get(code, 0.0)), row["PerBlock"], row["Percentage"],
+                                           row["Pointsize"], float(last_front.iloc[-1]))
+            bars_list.append(derived.assign(symbol=symbol, cost=front_cost))
+            instruments.append({
+                "symbol": symbol, "name": f"{row['Description']}: front contract (derived from multiple prices)",
+                "asset_class": row["AssetClass"], "currency": row["Currency"], "point_size": row["Pointsize"],
+                "cost": front_cost, "source_ticker": code, "return_basis": DERIVED_FRONT,
+            })
 
     fx = pd.concat(fx_tables.values(), ignore_index=True) if fx_tables else pd.DataFrame(columns=list(FX_COLUMNS))
     return Dataset(
         name=name, source=SOURCE, parameters={"path": str(root)},
         instruments=pd.DataFrame(instruments), bars=pd.concat(bars_list, ignore_index=True),
         fx=fx,
-        content_hash=hash_files(files_read), origin=str(root),
+        content_hash=hash_files(files_read, extra=DERIVATION), origin=str(root),
     )
 
 
