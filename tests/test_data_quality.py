@@ -156,7 +156,9 @@ def test_pysystemtrade_fallback_instruments_excluded_from_runs_by_default(pst_st
     with MarketStore(pst_store_path, read_only=True) as st:
         ins = st.instruments("pysystemtrade")
     level = set(ins.loc[ins["return_basis"] == "adjusted_level", "symbol"])
-    assert len(level) == 14 and not level & set(md.symbols) and len(md.symbols) == 42 - 14
+    derived = set(ins.loc[ins["return_basis"].fillna("").str.startswith("derived"), "symbol"])
+    assert len(level) == 14 and len(derived) == 2 and len(ins) == 44
+    assert not (level | derived) & set(md.symbols) and len(md.symbols) == 44 - 14 - 2
     md_all = load_run_data(cfg.with_(**{"data.allow_level_returns": True}), pst_store_path)
     assert level <= set(md_all.symbols) and len(md_all.symbols) == 42
     with pytest.raises(InputError, match="allow_level_returns"):

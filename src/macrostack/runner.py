@@ -82,7 +82,7 @@ def market_data(cfg: StackConfig, st: MarketStore):
     only when allowed), its period with every component's warm-up, the panels its layers read,
     and derived instruments when an engine trades them. Runs and sweep workers both load here."""
     universe, _ = run_universe(st.instruments(cfg.data.dataset), cfg.data.universe,
-                               cfg.data.allow_level_returns, cfg.data.dataset)
+                               cfg.data.allow_level_returns, cfg.data.dataset, uses_derived(cfg))
     return load_market_data(st, cfg.data.dataset, universe, cfg.data.start, cfg.data.end,
                             warmup=warmup_sessions(cfg), fields=needed_fields(cfg), include_derived=uses_derived(cfg))
 

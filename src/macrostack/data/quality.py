@@ -324,13 +324,14 @@ def flagged_pnl(held: np.ndarray, returns: np.ndarray, mask: np.ndarray, start: 
 
 
 def run_universe(instruments: pd.DataFrame, universe: list[str] | None, allow_level_returns: bool,
-                 dataset: str) -> tuple[list[str] | None, dict[str, str]]:
+                 dataset: str, include_derived: bool = False) -> tuple[list[str] | None, dict[str, str]]:
     """The symbols a run may use, and those excluded with why.
 
     Instruments whose returns are a level's percentage change (`return_basis = adjusted_level`)
     are excluded unless `allow_level_returns`; naming one in `data.universe` without it is an
-    error (never used or dropped silently). Returns (symbols, excluded); symbols is None when
-    the whole dataset is used."""
+    error (never used or dropped silently). Derived instruments (`derived_*`, built at ingest)
+    join a whole-dataset universe only with `include_derived`, as in `market.load_market_data`.
+    Returns (symbols, excluded); symbols is None when the whole dataset is used."""
     basis = dict(zip(instruments["symbol"], instruments.get("return_basis", pd.Series(dtype=object))))
     level = [s for s, b in basis.items() if b == LEVEL_BASIS]
     if allow_level_returns or not level:
@@ -344,7 +345,8 @@ def run_universe(instruments: pd.DataFrame, universe: list[str] | None, allow_le
                              "(no multiple prices), mis-scaled against real returns", "data.universe",
                              f"drop them, or set {LEVEL_RETURNS_KEY}: true to use them anyway")
         return universe, {}
-    kept = [s for s in instruments["symbol"] if s not in set(level)]
+    kept = [s for s, b in basis.items()
+            if b != LEVEL_BASIS and (include_derived or not str(b).startswith("derived"))]
     if not kept:
         raise InputError(f"every instrument of dataset {dataset!r} has level-based returns", "data.universe",
                          f"set {LEVEL_RETURNS_KEY}: true to use them anyway")
