@@ -36,7 +36,7 @@ def late_layer_grid(n: int) -> str:
 
 
 def engine_grid(n: int) -> str:
-    windows = [60 + 10 * i for i in range(n)]
+    windows = [130 + 10 * i for i in range(n)]  # z_min_periods is 126
     return f"name: bench-engine\nbase: core\ngrid:\n  sleeves.trend.params.z_window: {windows}\n"
 
 

@@ -10,6 +10,7 @@ class InputError(ValueError):
     """Bad input a user can fix. `str(err)` is one actionable line."""
 
     def __init__(self, what: str, where: str | None = None, fix: str | None = None):
+        self.what, self.where, self.fix = what, where, fix  # parts, for callers that re-frame the error
         parts = [f"{where}: {what}" if where else what]
         if fix:
             parts.append(f"fix: {fix}")

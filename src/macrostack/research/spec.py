@@ -194,7 +194,7 @@ def load_sweep(path: str | Path) -> Sweep:
             cfg = base.with_(**values)
         except InputError as exc:
             shown = json.dumps(values, default=str)[:200]
-            raise InputError(f"point {i} {shown} is invalid: {str(exc).removeprefix('with_: ')}", source,
+            raise InputError(f"point {i} {shown} is invalid: {exc.what}", source,
                              "fix the values or paths in the sweep file") from None
         if cfg.allocator.mode == "precomputed":
             raise InputError(f"point {i} sets allocator.mode precomputed, which a sweep cannot replay", source,
