@@ -199,3 +199,18 @@ def test_show_reports_dsr_and_pbo_and_walkforward_stitches_out_of_sample(grid_sw
     assert (out / "sweeps" / sweep.sweep_id / "sweep.html").is_file() and shown["html"].endswith("sweep.html")
     bad = CliRunner().invoke(app, ["walkforward", str(path), "--train", "ten years", "--out", str(out)], env=env)
     assert bad.exit_code == 2 and "--train" in bad.output
+
+
+def test_memo_drops_least_recently_used_past_its_budget():
+    from macrostack.memo import Memo
+
+    memo = Memo(budget_bytes=3 * 800)
+    for k in range(5):
+        memo.get(Memo.key("a", k), lambda: np.zeros(100))  # 800 bytes each
+    assert memo.nbytes == 2400 and Memo.key("a", 0) not in memo and Memo.key("a", 4) in memo
+    memo.get(Memo.key("a", 2), lambda: pytest.fail("a hit must not recompute"))
+    memo.get(Memo.key("a", 5), lambda: np.zeros(100))
+    assert Memo.key("a", 2) in memo and Memo.key("a", 3) not in memo  # 2 was used more recently than 3
+    frozen = memo.get(Memo.key("a", 5), lambda: None)
+    with pytest.raises(ValueError):
+        frozen[0] = 1.0  # cached arrays are read-only

@@ -13,6 +13,7 @@ tried to change one in place would fail loudly instead of corrupting other point
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -30,11 +31,26 @@ def _freeze(value: Any) -> None:
             _freeze(v)
 
 
-class Memo:
-    """A dict of upstream results keyed by the JSON of what they depend on; `hits` and `misses` count use."""
+def _nbytes(value: Any) -> int:
+    if isinstance(value, np.ndarray):
+        return value.nbytes
+    if isinstance(value, dict):
+        return sum(_nbytes(v) for v in value.values())
+    if isinstance(value, (tuple, list)):
+        return sum(_nbytes(v) for v in value)
+    return 0
 
-    def __init__(self) -> None:
-        self._values: dict[str, Any] = {}
+
+class Memo:
+    """Upstream results keyed by the JSON of what they depend on, least recently used dropped
+    past `budget_bytes` (an engine sweep makes a new signal per point; a late-layer sweep
+    reuses a handful). `hits` and `misses` count use."""
+
+    def __init__(self, budget_bytes: int = 768 * 2**20) -> None:
+        self._values: OrderedDict[str, Any] = OrderedDict()
+        self._sizes: dict[str, int] = {}
+        self.budget_bytes = budget_bytes
+        self.nbytes = 0
         self.hits = 0
         self.misses = 0
 
@@ -45,11 +61,17 @@ class Memo:
     def get(self, key: str, compute: Callable[[], Any]) -> Any:
         if key in self._values:
             self.hits += 1
+            self._values.move_to_end(key)
             return self._values[key]
         self.misses += 1
         value = compute()
         _freeze(value)
         self._values[key] = value
+        self._sizes[key] = _nbytes(value)
+        self.nbytes += self._sizes[key]
+        while self.nbytes > self.budget_bytes and len(self._values) > 1:
+            old, _ = self._values.popitem(last=False)
+            self.nbytes -= self._sizes.pop(old)
         return value
 
     def __contains__(self, key: str) -> bool:
