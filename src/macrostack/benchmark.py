@@ -219,3 +219,15 @@ def benchmark_view(spec: str, dataset: str, store_path, net: np.ndarray, dates: 
     summary = {"name": series.name, "source": series.source, **summary}
     table = pd.DataFrame({**rolling, "date": pd.to_datetime(np.asarray(dates))})
     return summary, table
+
+
+def benchmark_of_run(run_dir: Path, manifest: dict, spec: str, store_path=None) -> tuple[dict, pd.DataFrame]:
+    """`benchmark_view` of a finished run from its daily.parquet (ready period): `show`/`report --benchmark`."""
+    from macrostack.runs.artifacts import read_table
+    daily = read_table(Path(run_dir) / "daily.parquet").iloc[int(manifest.get("ready_index", 0)):]
+    dates = pd.to_datetime(daily["date"]).to_numpy().astype("datetime64[D]")
+    ppy = manifest.get("periods_per_year")
+    if not ppy:
+        from macrostack.metrics import periods_per_year
+        ppy = periods_per_year(dates)
+    return benchmark_view(spec, manifest["data"]["dataset"], store_path, daily["net"].to_numpy(dtype=float), dates, ppy)
