@@ -957,14 +957,22 @@ def report_cmd(
     start: Optional[str] = typer.Option(None, "--start", help="Report only the sessions from this date (every tile, table and chart)."),
     end: Optional[str] = typer.Option(None, "--end", help="Report only the sessions to this date."),
     splits: Optional[str] = SplitsOpt,
+    benchmark: Optional[str] = BenchmarkOpt,
+    store: Optional[Path] = StoreOpt,
 ) -> None:
     """Write the self-contained HTML report of a run (works offline)."""
     from macrostack.report import write_report
     from macrostack.runs.address import resolve_run
 
+    run_dir = resolve_run(out, run)
+    bench = None
+    if benchmark:
+        from macrostack.benchmark import benchmark_of_run
+        from macrostack.runs.artifacts import read_run
+        bench = benchmark_of_run(run_dir, read_run(run_dir)[0], benchmark, store)
     bar, advance = progress_bar(1, "report")
     with bar:
-        path = write_report(resolve_run(out, run), html, start, end, splits=_splits(splits))
+        path = write_report(run_dir, html, start, end, splits=_splits(splits), benchmark=bench)
         advance(1, "done")
     console.print(f"report: {path}")
 
