@@ -22,6 +22,7 @@ from macrostack.errors import InputError
 from macrostack.report.page import Section, esc, figure_html, num, pct, table
 from macrostack.risk_views import ASSET_CLASS, SLEEVE, yearly_trading
 
+SLEEVE_COLOURS = ["#1f3b73", "#e6550d", "#2ca25f", "#c0392b", "#8e44ad", "#f2c12e", "#16a085", "#7f7f7f"]
 COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#17becf", "#e377c2", "#bcbd22", "#7f7f7f", "#aec7e8"]
 FONT = "system-ui, -apple-system, Segoe UI, Roboto, Helvetica, Arial, sans-serif"
 MAX_POINTS = 1500  # per series: enough for the eye, keeps the page small (thins rows, never changes a value)
@@ -79,7 +80,8 @@ def risk_figure(risk: pd.DataFrame, x0, x1) -> go.Figure:
         rc = _wide(risk, grouping, "risk")
         if rc.empty:
             continue
-        colours = {g: COLOURS[i % len(COLOURS)] for i, g in enumerate(rc.columns)}
+        palette = COLOURS if grouping == ASSET_CLASS else SLEEVE_COLOURS  # a sleeve never shares a class's colour
+        colours = {g: palette[i % len(palette)] for i, g in enumerate(rc.columns)}
         _stacked(fig, rc, row, 1, colours, "%{y:.2%}", True)
         _stacked(fig, _wide(risk, grouping, "gross")[rc.columns], row, 2, colours, "%{y:.2f}×", False)
         fig.update_yaxes(tickformat=".0%", title_text="vol (annualised)", row=row, col=1)
@@ -131,8 +133,9 @@ def trading_figure(yearly: pd.DataFrame) -> go.Figure:
         if grouping not in yearly.index.get_level_values(0):
             continue
         cost, turn = yearly.loc[grouping, "cost"], yearly.loc[grouping, "turnover"]
+        palette = COLOURS if grouping == ASSET_CLASS else SLEEVE_COLOURS
         for i, g in enumerate(cost.index):
-            colour = COLOURS[i % len(COLOURS)]
+            colour = palette[i % len(palette)]
             years = [str(y) for y in cost.columns]
             fig.add_trace(go.Bar(x=years, y=cost.loc[g].to_numpy(), name=str(g), marker_color=colour, legendgroup=f"{row}{g}",
                                  hovertemplate="%{y:.2%}"), row=row, col=1)
