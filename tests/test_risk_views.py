@@ -293,3 +293,28 @@ def test_benchmark_errors_exit_2_on_one_line(short_runs, tf_store_path, tmp_path
         res = CliRunner().invoke(app, ["show", str(short_runs["core"]), "--benchmark", spec, "--store", str(tf_store_path)])
         assert res.exit_code == 2, res.output
         assert text in res.output and len(res.output.strip().splitlines()) == 1
+
+
+def test_report_draws_the_risk_and_benchmark_sections_in_a_browser(short_runs, tf_store_path, tmp_path):
+    """`report --benchmark ES` on core 2016–2020: the four new charts draw offline, no console errors,
+    the time charts' x-range stays within the data; screenshots under tests/output/."""
+    from typer.testing import CliRunner
+
+    from macrostack.cli import app
+    from tests import browser
+    html = tmp_path / "views.html"
+    res = CliRunner().invoke(app, ["report", str(short_runs["core"]), "--benchmark", "ES", "--store", str(tf_store_path),
+                                   "--html", str(html)])
+    assert res.exit_code == 0, res.output
+    ids = ("fig-riskviews", "fig-sleevecorr", "fig-trading", "fig-benchmark")
+    with browser.chromium() as driver:
+        browser.open_page(driver, html)
+        drawn = {s["id"]: s for s in browser.chart_status(driver)}
+        assert all(drawn[i]["rendered"] and drawn[i]["traces"] for i in ids)
+        assert browser.console_errors(driver) == []
+        for fig in ("fig-riskviews", "fig-benchmark"):
+            lo, hi = driver.execute_script(f"return document.getElementById('{fig}')._fullLayout.xaxis.range")
+            assert lo[:10] >= "2016-01-01" and hi[:10] <= "2020-12-31"
+        shots = [p for p in browser.section_screenshots(driver, "risk-views")
+                 if p.stem.split("risk-views-")[1] in ("riskviews", "sleevecorr", "trading", "benchmark")]
+        assert len(shots) == 4
