@@ -236,7 +236,7 @@ def test_write_report_writes_one_self_contained_file(core, runs):
     assert path == runs["core"] / "report.html"
     text = path.read_text()
     _assert_self_contained(text)
-    assert text.count('class="plotly-graph-div"') == 10  # every chart of an allocator run with sleeves
+    assert text.count('class="plotly-graph-div"') == 10 + 3  # every chart of an allocator run with sleeves; + risk views
     for section in SECTION_IDS:
         assert f'<section id="{section}">' in text
     assert core.manifest["data"]["content_hash"] in text and core.manifest["config_hash"] in text
@@ -263,14 +263,14 @@ def test_report_without_sleeves_parquet_skips_the_sleeve_chart(runs, tmp_path):
     (copy / "report.html").unlink(missing_ok=True)
     text = write_report(copy).read_text()
     assert '<section id="sleeves">' not in text and '<section id="classes">' in text
-    assert text.count('class="plotly-graph-div"') == 9
+    assert text.count('class="plotly-graph-div"') == 9 + 2  # + risk views and trading (no sleeve correlation)
 
 
 def test_report_of_a_run_without_allocator(runs):
     text = write_report(runs["trend_only"]).read_text()
     assert "The allocator is <b>off</b>" in text
     assert 'id="fig-allocator"' not in text
-    assert text.count('class="plotly-graph-div"') == 9
+    assert text.count('class="plotly-graph-div"') == 9 + 2  # + risk views and trading (one sleeve: no correlation)
 
 
 # --------------------------------------------------------------------------- in a browser
@@ -290,7 +290,8 @@ def test_report_renders_in_a_headless_browser_offline(runs):
     for k, stage in enumerate(HEATMAP_STAGES):  # the dropdown shows exactly the chosen stage
         assert visible[stage] == [j == k for j in range(len(HEATMAP_STAGES))], stage
     assert [c["id"] for c in charts] == ["fig-equity", "fig-rolling", "fig-drag", "fig-monthly", "fig-risk", "fig-allocator",
-                                         "fig-exposure", "fig-sleeves", "fig-classes", "fig-weights"]
+                                         "fig-exposure", "fig-sleeves", "fig-classes", "fig-weights",
+                                         "fig-riskviews", "fig-sleevecorr", "fig-trading"]
     for chart in charts:
         assert chart["rendered"], chart["id"]
         assert chart["traces"], f"{chart['id']} has no trace"
@@ -307,7 +308,7 @@ def test_report_of_a_run_without_allocator_renders_offline(runs):
         errors = browser.console_errors(driver)
         browser.screenshot(driver, "report_trend_only.png")
     assert not errors, errors
-    assert len(charts) == 9 and all(t["points"] > 0 for c in charts for t in c["traces"])
+    assert len(charts) == 9 + 2 and all(t["points"] > 0 for c in charts for t in c["traces"])
 
 
 def test_missing_browser_fails_under_ci_and_skips_otherwise(monkeypatch, tmp_path):

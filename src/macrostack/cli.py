@@ -324,6 +324,7 @@ def _run_summary(manifest: dict, audit: dict, path: Path) -> dict:
     return {"run_id": manifest["run_id"], "path": str(path), "metrics": manifest["metrics"],
             **{k: manifest.get(k) for k in ("periods_per_year", "sub_periods", "trailing", "drawdowns")},
             "risk_forecast": manifest.get("risk_forecast"),
+            "risk_views": manifest.get("risk_views"), "benchmark": manifest.get("benchmark"),
             "data_quality": {k: v for k, v in (manifest.get("data_quality") or {}).items() if k != "instruments"},
             "attribution": manifest.get("attribution"), "stage_statuses": manifest["stage_statuses"],
             "inert_sleeves": manifest.get("inert_sleeves", {}), "ready_date": manifest["ready_date"],
@@ -357,6 +358,10 @@ def _metrics_table(m: dict, title: str) -> Table:
 
 SplitsOpt = typer.Option(None, "--splits", help="Sub-period table cut at these dates (YYYY-MM-DD,YYYY-MM-DD,…) "
                                                    "instead of since 2000 / since 2010 / last 5 y.")
+
+
+BenchmarkOpt = typer.Option(None, "--benchmark", help="A symbol of the run's dataset (e.g. ES) or a CSV/Parquet file "
+                            "date,return or date,close: beta, correlation, rolling 1-year correlation of the net returns.")
 
 
 def _splits(text: Optional[str]) -> Optional[list[str]]:
@@ -462,10 +467,41 @@ def _data_quality_lines(dq: dict) -> list[str]:
     return lines
 
 
+def _benchmark_line(b: dict) -> str:
+    rc = b.get("rolling_corr") or {}
+    roll = (f"; rolling {b['rolling_window']}-session correlation last {_num(rc.get('last'), '.2f')}, "
+            f"range {_num(rc.get('min'), '.2f')} … {_num(rc.get('max'), '.2f')}") if rc else ""
+    return (f"benchmark {b['name']} ({b['first']} → {b['last']}, {b['n_sessions']:,} sessions): beta "
+            f"{_num(b['beta'], '.2f')}, correlation {_num(b['correlation'], '.2f')}, alpha {_num(b['alpha'], '.2%')}/yr{roll}; "
+            f"benchmark {_num(b['benchmark_ann_return'], '.2%')}/yr at {_num(b['benchmark_ann_vol'], '.2%')} vol")
+
+
+def _risk_views_table(rv: dict) -> Table:
+    """The latest rebalance's Euler risk contributions and exposure by asset class and by sleeve."""
+    latest = rv.get("latest") or {}
+    avg = rv.get("average") or {}
+    table = Table(title=f"ex-ante risk at {latest.get('date')} (Euler contributions, {rv['estimator']} "
+                        f"{rv['lookback']} sessions; book {_num(latest.get('ex_ante_vol'), '.2%')}; avg = ready-period mean share)")
+    for col in ("group", "risk", "share", "avg share", "gross", "net"):
+        table.add_column(col, justify="left" if col == "group" else "right")
+    for grouping in ("asset_class", "sleeve"):
+        rows = latest.get(grouping) or {}
+        for i, (name, r) in enumerate(sorted(rows.items(), key=lambda kv: -abs(kv[1]["risk"]))):
+            a = (avg.get(grouping) or {}).get(name, {})
+            table.add_row(f"{grouping.replace('_', ' ')}: {name}" if i == 0 else f"  {name}", _num(r["risk"], ".2%"),
+                          _num(r["share"], ".0%"), _num(a.get("risk_share"), ".0%"), _num(r["gross"], ".2f") + "×",
+                          _num(r["net"], "+.2f") + "×", end_section=i == len(rows) - 1)
+    return table
+
+
 def _print_run(manifest: dict, audit: dict, path: Path) -> None:
     console.print(_metrics_table(manifest["metrics"], f"run {manifest['run_id']}"))
     if manifest.get("risk_forecast"):
         console.print(_risk_forecast_table(manifest["risk_forecast"]))
+    if (manifest.get("risk_views") or {}).get("latest"):
+        console.print(_risk_views_table(manifest["risk_views"]))
+    if manifest.get("benchmark"):
+        console.print(_benchmark_line(manifest["benchmark"]), highlight=False)
     for line in _data_quality_lines(manifest["data_quality"]) if manifest.get("data_quality") else []:
         console.print(line, highlight=False)
     console.print(_sub_period_table(manifest["sub_periods"], manifest.get("periods_per_year")))
@@ -514,6 +550,7 @@ def run_cmd(
     quiet: bool = QuietOpt,
     force: bool = typer.Option(False, "--force", help="Replace an existing run of the same id (atomically)."),
     splits: Optional[str] = SplitsOpt,
+    benchmark: Optional[str] = BenchmarkOpt,
 ) -> None:
     """Run a stack over real data: ingest the default dataset if needed, simulate, audit, write artifacts and report."""
     from macrostack.runner import run_stack
@@ -527,7 +564,7 @@ def run_cmd(
                   transient=True, disable=not live) as bar:
         task = bar.add_task(f"run {config}")
         result = run_stack(config, start=start, end=end, run_id=run_id, out=out, store=store, report=not no_report,
-                           force=force, splits=_splits(splits), on_stage=lambda text: bar.update(task, description=f"run {config}: {text}"))
+                           force=force, splits=_splits(splits), benchmark=benchmark, on_stage=lambda text: bar.update(task, description=f"run {config}: {text}"))
     if not result.catalogued:
         err_console.print(f"[yellow]note:[/] the run catalog in {result.path.parent} was busy; `macrostack runs` "
                           "lists the run all the same", highlight=False)
@@ -571,7 +608,8 @@ def runs_cmd(out: Optional[Path] = OutOpt, as_json: bool = JsonOpt) -> None:
 
 @app.command("show")
 @handles_input_errors
-def show_cmd(run: str, out: Optional[Path] = OutOpt, as_json: bool = JsonOpt, splits: Optional[str] = SplitsOpt) -> None:
+def show_cmd(run: str, out: Optional[Path] = OutOpt, as_json: bool = JsonOpt, splits: Optional[str] = SplitsOpt,
+             benchmark: Optional[str] = BenchmarkOpt, store: Optional[Path] = StoreOpt) -> None:
     """Summarise one run: metrics, sub-periods, trailing returns, worst drawdowns, stage statuses, audit verdict."""
     from macrostack.runs.address import resolve_run
     from macrostack.runs.artifacts import read_run
@@ -579,6 +617,9 @@ def show_cmd(run: str, out: Optional[Path] = OutOpt, as_json: bool = JsonOpt, sp
     path = resolve_run(out, run)
     manifest, audit = read_run(path)
     manifest = _with_tables(manifest, path, _splits(splits))
+    if benchmark:
+        from macrostack.benchmark import benchmark_of_run
+        manifest = {**manifest, "benchmark": benchmark_of_run(path, manifest, benchmark, store)[0]}
     if as_json:
         _print_json(_run_summary(manifest, audit, path))
         return
@@ -916,14 +957,22 @@ def report_cmd(
     start: Optional[str] = typer.Option(None, "--start", help="Report only the sessions from this date (every tile, table and chart)."),
     end: Optional[str] = typer.Option(None, "--end", help="Report only the sessions to this date."),
     splits: Optional[str] = SplitsOpt,
+    benchmark: Optional[str] = BenchmarkOpt,
+    store: Optional[Path] = StoreOpt,
 ) -> None:
     """Write the self-contained HTML report of a run (works offline)."""
     from macrostack.report import write_report
     from macrostack.runs.address import resolve_run
 
+    run_dir = resolve_run(out, run)
+    bench = None
+    if benchmark:
+        from macrostack.benchmark import benchmark_of_run
+        from macrostack.runs.artifacts import read_run
+        bench = benchmark_of_run(run_dir, read_run(run_dir)[0], benchmark, store)
     bar, advance = progress_bar(1, "report")
     with bar:
-        path = write_report(resolve_run(out, run), html, start, end, splits=_splits(splits))
+        path = write_report(run_dir, html, start, end, splits=_splits(splits), benchmark=bench)
         advance(1, "done")
     console.print(f"report: {path}")
 

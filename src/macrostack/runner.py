@@ -25,6 +25,8 @@ from macrostack.layers.risk_targeting import portfolio_variance
 from macrostack.metrics import performance_metrics
 from macrostack.periods import headline_tables
 from macrostack.risk_forecast import risk_forecast_check
+from macrostack import risk_views
+from macrostack.benchmark import benchmark_view
 from macrostack.runs import catalog
 from macrostack.attribution import attribute, sleeve_contributions, sleeve_summary, sleeves_frame
 from macrostack.runs.address import resolve_run, runs_dir
@@ -123,6 +125,22 @@ def run_risk_forecast(cfg: StackConfig, md, ledger: Ledger, start: int) -> dict:
             "horizons": risk_forecast_check(ledger.daily["net"], var, ledger.rebalance_idx, cfg.execution.lag, start)}
 
 
+def run_risk_views(cfg: StackConfig, md, ledger: Ledger, sleeve_parts: dict, start: int, ppy: float) -> tuple[dict, dict]:
+    """The `layers/risk_contributions.parquet` and `layers/trading.parquet` tables (`macrostack.risk_views`:
+    Euler risk contributions with the run's RT estimator, exposure, turnover and cost by asset class
+    and by sleeve) and the manifest's `risk_views` (latest snapshot, ready-period averages)."""
+    classes = dict(zip(md.instruments["symbol"], md.instruments["asset_class"].fillna("Unknown")))
+    views = risk_views.run_views(ledger.dates, md.symbols, classes, ledger.stages["w_exec"], sleeve_parts,
+                                 ledger.rebalance_idx, md.returns, md.field("cost"), cfg.execution.lag,
+                                 cfg.execution.holding, cfg.risk_targeting)
+    first = ledger.dates[start]
+    summary = {"estimator": cfg.risk_targeting.estimator, "lookback": cfg.risk_targeting.vol_lookback,
+               "latest": risk_views.latest_snapshot(views["risk_contributions"]),
+               "average": risk_views.average_shares(views["risk_contributions"], first),
+               "trading_per_year": risk_views.trading_per_year(views["trading"], first, ppy, len(ledger.dates) - start)}
+    return views, {"risk_views": summary}
+
+
 def layers_hash(cfg: StackConfig, data_hash: str) -> str:
     """Identity of the data and layers 1–5: a precomputed allocator replay requires it to match."""
     raw = cfg.resolved()
@@ -175,13 +193,15 @@ def _final_folder(out: Path, run_id: str, force: bool) -> Path:
 
 def run_stack(config: str | Path | StackConfig = "core", *, start=None, end=None, run_id: str | None = None,
               out: Path | None = None, store: Path | None = None, on_stage=None, report: bool = True,
-              force: bool = False, splits=None) -> RunResult:
+              force: bool = False, splits=None, benchmark: str | None = None) -> RunResult:
     """Run a stack end to end and publish `out/<run id>/` whole, or nothing.
 
     The run id (given, or `default_run_id`) is checked before anything is computed; an
     existing run of that id is left untouched unless `force` (then replaced atomically).
     `on_stage(text)` is told as each stage starts (load, the layers, artifacts, audit, report);
-    `splits` (dates) cut the sub-period table instead of since 2000 / 2010 / last 5 y."""
+    `splits` (dates) cut the sub-period table instead of since 2000 / 2010 / last 5 y;
+    `benchmark` (a symbol of the dataset or a CSV/Parquet file, `macrostack.benchmark`) adds
+    the manifest's `benchmark` and `layers/benchmark.parquet`."""
     tell = on_stage or (lambda text: None)
     t0 = time.perf_counter()
     if run_id is not None:
@@ -209,15 +229,20 @@ def run_stack(config: str | Path | StackConfig = "core", *, start=None, end=None
     ready = slice(start_idx, None)
     tables = headline_tables(d["net"][ready], d["cost"][ready], d["traded"][ready], ledger.dates[ready],
                              metrics["periods_per_year"], splits)
-    parts = attribute(sleeve_contributions(ledger.sleeve_pre, ledger.stages["w_pre"],
-                                           ledger.layers["risk_targeting"]["leverage"],
-                                           ledger.layers["allocator"]["scalar_applied"]),
-                      ledger.stages["w_exec"], ledger.rebalance_idx, md.returns, md.field("cost"),
+    sleeve_parts = sleeve_contributions(ledger.sleeve_pre, ledger.stages["w_pre"],
+                                        ledger.layers["risk_targeting"]["leverage"],
+                                        ledger.layers["allocator"]["scalar_applied"])
+    parts = attribute(sleeve_parts, ledger.stages["w_exec"], ledger.rebalance_idx, md.returns, md.field("cost"),
                       cfg.execution.lag, cfg.execution.holding)
     attribution = sleeve_summary(parts, start_idx, metrics["periods_per_year"])
     tell("data quality and risk forecasts")
     data_quality = run_data_quality(cfg, md, ledger.held, start_idx, store)
     risk_forecast = run_risk_forecast(cfg, md, ledger, start_idx)
+    tell("risk views" + (f" and benchmark {benchmark}" if benchmark else ""))
+    views, views_manifest = run_risk_views(cfg, md, ledger, sleeve_parts, start_idx, metrics["periods_per_year"])
+    if benchmark:
+        views_manifest["benchmark"], views["benchmark"] = benchmark_view(
+            benchmark, cfg.data.dataset, store, d["net"][ready], ledger.dates[ready], metrics["periods_per_year"])
     manifest = {
         "run_id": run_id, "macrostack_version": __version__, "config": cfg.resolved(), "config_hash": cfg.config_hash(),
         "layers_hash": lhash,
@@ -230,7 +255,7 @@ def run_stack(config: str | Path | StackConfig = "core", *, start=None, end=None
         "ready_date": str(ledger.dates[start_idx]), "n_rebalances": len(ledger.rebalance_idx),
         "metrics": metrics, "attribution": attribution, "inert_sleeves": ledger.inert, "sleeve_notes": ledger.notes, "audit": "PENDING",
         "periods_per_year": metrics["periods_per_year"], **tables,  # sub_periods, trailing, drawdowns
-        "data_quality": data_quality, "risk_forecast": risk_forecast,
+        "data_quality": data_quality, "risk_forecast": risk_forecast, **views_manifest,  # risk_views[, benchmark]
     }
     t1 = time.perf_counter()
     with out_lock(out):
@@ -241,6 +266,8 @@ def run_stack(config: str | Path | StackConfig = "core", *, start=None, end=None
         manifest["market_panels"] = write_panels(out, tmp, md.dates, md.symbols, md.returns, md.field("cost"))
         write_ledger(tmp, ledger, cfg.execution.lag)
         write_table(tmp / "sleeves.parquet", sleeves_frame(ledger.dates, parts))
+        for name, frame in views.items():
+            write_table(tmp / "layers" / f"{name}.parquet", frame)
         write_json(tmp / "manifest.json", manifest)
         tell("audit")
         audit = audit_run(tmp, read_json(tmp / "manifest.json"))

@@ -22,7 +22,7 @@ from macrostack.errors import InputError
 from macrostack.metrics import performance_metrics, periods_per_year
 from macrostack.periods import tables_of_daily
 from macrostack.report.checks import checks_section
-from macrostack.report import charts, figures
+from macrostack.report import charts, figures, risk_views
 from macrostack.report.data import HEATMAP_STAGES, RunData, load_run, load_weights
 from macrostack.report.page import Section, badge, esc, figure_html, num, pct, render_page, table, tile, write_page
 
@@ -169,7 +169,7 @@ def _day_text(value) -> str:
     return str(value.date()) if value is not None else "…"
 
 
-def build_report_html(run: RunData, start=None, end=None, splits=None) -> str:
+def build_report_html(run: RunData, start=None, end=None, splits=None, benchmark=None) -> str:
     """The report page of a loaded run; `start`/`end` bound the weights heatmaps (default: last 2 years);
     `splits` (dates) cut the sub-period table instead of since 2000 / 2010 / last 5 y."""
     d = run.daily
@@ -285,6 +285,7 @@ def build_report_html(run: RunData, start=None, end=None, splits=None) -> str:
             body, note = f"<p>No rebalances between {w_start.date()} and {w_end.date()}.</p>", ""
         sections.append(Section("weights", "Weights by stage", body, note))
 
+    sections.extend(risk_views.sections(run, ppy, benchmark))  # risk, sleeve correlation, trading, benchmark
     sections.append(_audit_section(run.audit))
     sections.append(_manifest_section(run))
 
@@ -296,7 +297,7 @@ def build_report_html(run: RunData, start=None, end=None, splits=None) -> str:
                        sections)
 
 
-def write_report(run_dir: Path, out: Path | None = None, start=None, end=None, splits=None) -> Path:
+def write_report(run_dir: Path, out: Path | None = None, start=None, end=None, splits=None, benchmark=None) -> Path:
     """Write the HTML report of the run in `run_dir`; returns its path (default `run_dir/report.html`).
 
     start / end: the report covers only the ready sessions in [start, end] (every tile, table
@@ -304,7 +305,8 @@ def write_report(run_dir: Path, out: Path | None = None, start=None, end=None, s
     heatmaps (default: the last 2 years of rebalances). The audit and manifest sections describe
     the whole run. The file is self-contained
     (Plotly JS embedded, no network access) and written atomically. splits: dates cutting the
-    sub-period table (default: the manifest's table, since 2000 / 2010 / last 5 y).
+    sub-period table (default: the manifest's table, since 2000 / 2010 / last 5 y). benchmark: (summary,
+    table) of `benchmark.benchmark_of_run` to show instead of the run's own (`report --benchmark`).
     """
     run_dir = Path(run_dir)
     start, end = _day(start, "report --start"), _day(end, "report --end")
@@ -312,7 +314,7 @@ def write_report(run_dir: Path, out: Path | None = None, start=None, end=None, s
     if start is not None or end is not None:
         run = restricted(run, start, end)
     out = Path(out) if out is not None else run_dir / "report.html"
-    return write_page(out, build_report_html(run, start, end, splits))
+    return write_page(out, build_report_html(run, start, end, splits, benchmark))
 
 
 def _day(value, where: str) -> pd.Timestamp | None:
