@@ -13,6 +13,7 @@ from macrostack.config import TrendParams
 from macrostack.engines.trend import (HORIZONS, horizon_features, log_index, lookback, standardise,
                                       trend_signal)
 from tests.synthetic import random_returns
+from tests.tolerances import TREND_ATOL
 
 P = TrendParams()
 
@@ -118,7 +119,7 @@ def _ref_trend_signal(returns, p):
     return signal
 
 
-def _assert_same(actual, expected, atol=1e-9):
+def _assert_same(actual, expected, atol=TREND_ATOL):
     assert actual.shape == expected.shape
     np.testing.assert_array_equal(np.isnan(actual), np.isnan(expected))
     ok = ~np.isnan(expected)

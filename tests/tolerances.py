@@ -19,3 +19,11 @@ functions (e.g. a numba cumsum against numpy's sequential cumsum).
 # ~1e-10 of the ±20 forecast range: far below anything that could change a position.
 EWMAC_RTOL = 1e-9
 EWMAC_ATOL = 1e-9
+
+# Trend signal (z-score units, |s| <= clip): the numba kernels vs the pandas reference on
+# hypothesis-drawn "awkward" panels (runs of zero returns, jumps, late starts). Both compute
+# rolling means/variances of features over near-constant windows, where the two algorithms
+# (running sums vs pandas' online update) lose different digits to cancellation: an example
+# drawn on this AVX-512 machine reached 9.6e-9 (real data: far below). 1e-7 is ~10× that and
+# ~1e-8 of the signal's range; a logic error (a wrong window, an off-by-one) is orders larger.
+TREND_ATOL = 1e-7
