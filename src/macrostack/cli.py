@@ -65,6 +65,11 @@ def _is_duckdb_io_error(exc: Exception) -> bool:
         "IOException", "PermissionException", "FatalException", "OutOfMemoryException")
 
 
+def _is_interrupted_query(exc: Exception) -> bool:
+    """DuckDB's answer to SIGINT during a query (it catches the signal itself)."""
+    return type(exc).__name__ in ("InterruptException", "RuntimeError") and "interrupted" in str(exc).lower()
+
+
 def handles_input_errors(func):
     """Every failure a user can act on is one line on stderr: bad input and OS failures exit 2,
     Ctrl-C exits 130 and SIGTERM 143 (after the `finally` blocks removed what was half-made)."""
@@ -89,6 +94,8 @@ def handles_input_errors(func):
         except OSError as exc:
             raise _error_line(escape(str(os_error(exc))), 2) from None
         except Exception as exc:
+            if _is_interrupted_query(exc):  # DuckDB turns Ctrl-C during a query into its own error
+                raise _error_line("interrupted (Ctrl-C) — nothing half-made was left behind", 130) from None
             if not _is_duckdb_io_error(exc):
                 raise
             what = " ".join(str(exc).split())[:300]  # DuckDB breaks its messages over lines
