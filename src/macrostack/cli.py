@@ -592,10 +592,15 @@ def run_cmd(
 def runs_cmd(out: Optional[Path] = OutOpt, as_json: bool = JsonOpt) -> None:
     """List every complete run in the output folder (the catalog, repaired from the run folders)."""
     from macrostack.runs.address import runs_dir
-    from macrostack.runs.catalog import list_runs
+    from macrostack.runs.catalog import list_runs, run_folders
 
     out = runs_dir(out)
     runs = list_runs(out)
+    damaged = sorted(set(run_folders(out)) - set(runs["run_id"]))
+    if damaged:
+        err_console.print(f"note: {len(damaged)} folder(s) with a damaged manifest.json are not listed: "
+                          f"{', '.join(damaged[:5])} — `macrostack show ID` says what is wrong", highlight=False,
+                          markup=False)
     if as_json:
         _print_json(runs.astype(object).where(runs.notna(), None).to_dict(orient="records"))
         return
@@ -679,6 +684,7 @@ def config_show(name: str = typer.Argument("core", help="Profile name or YAML fi
 
 
 @config_app.command("list")
+@handles_input_errors
 def config_list() -> None:
     """List the bundled profiles."""
     from macrostack.config import bundled_profiles, load_config
@@ -797,7 +803,8 @@ def sweep_cmd(
     ref: Optional[str] = typer.Argument(None, metavar="[ID]", help="With `show`: a sweep id or unique prefix."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Validate every point, print the count and the first points."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Address of an existing Dask scheduler."),
-    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Embedded cluster size (default: cores)."),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, max=256,
+                                         help="Embedded cluster size (default: cores)."),
     chunk_size: Optional[int] = typer.Option(None, "--chunk-size", min=1, help="Points per task (default: automatic)."),
     out: Optional[Path] = OutOpt,
     store: Optional[Path] = StoreOpt,
@@ -864,7 +871,8 @@ def walkforward_cmd(
     step: Optional[str] = typer.Option(None, "--step", help="Between boundaries (default: --test)."),
     anchored: bool = typer.Option(False, "--anchored", help="Train on everything up to each boundary."),
     select: str = typer.Option("sharpe", "--select", help="sharpe | sortino | calmar | cagr | ann_return"),
-    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Embedded cluster size (default: cores)."),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, max=256,
+                                         help="Embedded cluster size (default: cores)."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Address of an existing Dask scheduler."),
     out: Optional[Path] = OutOpt,
     store: Optional[Path] = StoreOpt,
@@ -922,7 +930,8 @@ def sanity_cmd(
     start: Optional[str] = typer.Option(None, "--start"),
     end: Optional[str] = typer.Option(None, "--end"),
     store: Optional[Path] = StoreOpt,
-    min_sharpe: float = typer.Option(0.2, "--min-sharpe", help="PASS when the net Sharpe is at least this."),
+    min_sharpe: float = typer.Option(0.2, "--min-sharpe", help="PASS when the net Sharpe is at least this.",
+                                     min=-10.0, max=10.0),
     as_json: bool = JsonOpt,
 ) -> None:
     """Promotion gate: sign-only, equal-weight, daily check of one sleeve; PASS/FAIL on its net Sharpe (exit 1 on FAIL)."""
@@ -993,6 +1002,7 @@ def compare_cmd(
     html: Optional[Path] = typer.Option(None, "--html",
                                         help="Output HTML file (default: OUT/compare-BASE-vs-OTHER.html)."),
     as_json: bool = JsonOpt,
+    force: bool = typer.Option(False, "--force", help="Replace an existing --html file."),
 ) -> None:
     """Two-pass audit: headline deltas, equity ratio, worst periods, de-risking events, regimes."""
     from macrostack.compare import HEADLINE, compare_runs
@@ -1000,6 +1010,10 @@ def compare_cmd(
 
     if as_json and html is not None:
         raise InputError("--json prints the comparison and writes no HTML", "compare --html", "drop one of them")
+    if html is not None and html.is_dir():
+        raise InputError("is a folder", str(html), "give --html a file name, e.g. compare.html")
+    if html is not None and html.exists() and not force:
+        raise InputError("exists and would be replaced", str(html), "pass --force to replace it, or another --html")
     base_dir, other_dir = resolve_run(out, base), resolve_run(out, other)
     if html is None and not as_json:
         from macrostack.runs.address import runs_dir

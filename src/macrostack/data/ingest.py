@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
 from macrostack.data.store import DEFAULT_DATASET, MarketStore, default_store_path
 from macrostack.errors import InputError
+from macrostack.runs.ids import NAME_PATTERN, NAME_RULE
 
 FORMATS = ("trendfollowing", "pysystemtrade", "generic")
 Progress = Callable[[int, str], None]
@@ -17,6 +19,8 @@ def load_source(fmt: str, path: str | Path | None = None, name: str | None = Non
     """Read a dataset of format `fmt` (not yet written anywhere)."""
     if fmt not in FORMATS:
         raise InputError(f"unknown format {fmt!r}", "data ingest", f"use one of {', '.join(FORMATS)}")
+    if name is not None and not re.fullmatch(NAME_PATTERN, name):
+        raise InputError(f"invalid dataset name {name[:80]!r}", "data ingest --name", f"use {NAME_RULE}")
     if fmt != "generic" and options:
         flags = ", ".join("--" + k.removesuffix("_path") for k in sorted(options))
         raise InputError(f"{flags} only apply to the generic format", "data ingest", f"drop them for {fmt}")

@@ -27,7 +27,9 @@ TOP = 5
 def varied_frame(points: pd.DataFrame, varied: list[str]) -> pd.DataFrame:
     """The finished points with one column per varied path (values from their JSON)."""
     ok = points[points["status"] == "ok"].reset_index(drop=True)
-    values = pd.DataFrame([json.loads(v) for v in ok["values"]], columns=varied)
+    # A value that is a list (e.g. a universe) is shown and grouped by its JSON text.
+    values = pd.DataFrame([{k: json.dumps(v) if isinstance(v, (list, dict)) else v for k, v in json.loads(t).items()}
+                           for t in ok["values"]], columns=varied)
     return pd.concat([ok, values.rename(columns=lambda c: f"v:{c}")], axis=1)
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import signal
 from collections.abc import Callable
 from pathlib import Path
 
@@ -57,8 +58,8 @@ def _data_hashes(sweep: Sweep, store: str) -> dict[str, str]:
     datasets = sorted({p.config.data.dataset for p in sweep.points})
     if DEFAULT_DATASET in datasets:
         ensure_default_dataset(store)
-    with MarketStore(store, read_only=True) as st:
-        return {d: st.require_dataset(d)["content_hash"] for d in datasets}
+    with MarketStore(store, read_only=True) as st:  # a dataset the store lacks fails its points, not the sweep
+        return {d: st.require_dataset(d)["content_hash"] for d in datasets if st.has_dataset(d)}
 
 
 def finished_hashes(folder: Path, data_hashes: dict[str, str]) -> set[str]:
@@ -78,12 +79,18 @@ class _Cluster:
         if scheduler:
             try:
                 self.client = Client(scheduler, timeout="10s")
-            except (OSError, TimeoutError) as exc:
+            except (OSError, TimeoutError, ValueError) as exc:  # ValueError: not an address at all
                 raise InputError(f"no Dask scheduler answers ({' '.join(str(exc).split())[:160]})", scheduler,
-                                 "start one (`dask scheduler`) or drop --scheduler for the embedded cluster") from None
+                                 "give tcp://HOST:PORT of a running `dask scheduler`, or drop --scheduler") from None
         else:
-            self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                        dashboard_address=None, silence_logs=logging.ERROR)
+            # Workers start with SIGINT ignored (Python keeps an inherited SIG_IGN): Ctrl-C reaches the
+            # driver alone, which closes the cluster, instead of every worker printing a traceback.
+            previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+            try:
+                self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                            dashboard_address=None, silence_logs=logging.CRITICAL)
+            finally:
+                signal.signal(signal.SIGINT, previous)
             self.client = Client(self.cluster)
 
     @property

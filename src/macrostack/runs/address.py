@@ -54,7 +54,10 @@ def resolve_run(out: str | Path | None, ref: str) -> Path:
     if not folders:
         raise InputError(f"no run {ref!r}: {out} holds no runs", "run",
                          "make one with `macrostack run`, or pass --out (or set MACROSTACK_RUNS)")
-    runs = list_runs(out)  # oldest first
+    runs = list_runs(out)  # oldest first; folders with a damaged manifest are not runs
+    if runs.empty:
+        raise InputError(f"no complete run in {out} (the run folders there have damaged manifests)", "run",
+                         "see `macrostack runs`; re-run or remove the damaged folders")
     if ref == "latest":
         return folders[runs["run_id"].iloc[-1]]
     named = runs[runs["profile"] == _config_name(ref)]

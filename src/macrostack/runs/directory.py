@@ -102,7 +102,7 @@ def check_replace(final: Path, force: bool) -> None:
     if not (final / "manifest.json").is_file():
         raise InputError("exists and is not a run folder", str(final), "move it away, or choose another --run-id")
     if not force:
-        raise InputError(f"run {final.name!r} already exists (same id: an identical config on the same data)",
+        raise InputError(f"run {final.name!r} already exists (a default id means the same config on the same data)",
                          str(final), "it is left as it was; pass --force to replace it, or --run-id for a new id")
 
 

@@ -30,6 +30,7 @@ from macrostack.userfiles import check_readable
 
 REQUIRED = ("date", "symbol", "close")
 OPTIONAL = ("return",)
+MAX_COST = 0.02  # 200 bp per unit traded: above any futures market; a larger value is surely in bp or %
 INSTRUMENT_OPTIONAL = ("name", "asset_class", "currency", "point_size", "cost", "listing_date")
 
 
@@ -141,8 +142,9 @@ def load(path: str | Path, instruments_path: str | Path | None = None, name: str
                              "add a 'return' column for levels that can be <= 0")
         data["ret"] = data.groupby("symbol", sort=False)["adjusted_close"].pct_change()
     _check_units(data, path, close_is_return_basis="return" not in frame.columns)
-    if not (np.isfinite(cost) and cost >= 0):
-        raise InputError(f"cost {cost} must be a finite number >= 0", "--cost")
+    if not (np.isfinite(cost) and 0 <= cost <= MAX_COST):
+        raise InputError(f"cost {cost} is not a cost per unit of notional traded in [0, {MAX_COST}]", "--cost",
+                         "give a fraction of notional: 0.0005 is 5 bp")
 
     ins = pd.DataFrame({"symbol": pd.unique(data["symbol"])})
     files = [path]
