@@ -916,14 +916,16 @@ def report_cmd(
     start: Optional[str] = typer.Option(None, "--start", help="Report only the sessions from this date (every tile, table and chart)."),
     end: Optional[str] = typer.Option(None, "--end", help="Report only the sessions to this date."),
     splits: Optional[str] = SplitsOpt,
+    embed: bool = typer.Option(False, "--embed", help="Embed Plotly JS (+4.8 MB): one file to send. Default: the "
+                                                      "output folder's shared .assets/plotly-*.min.js."),
 ) -> None:
-    """Write the self-contained HTML report of a run (works offline)."""
+    """Write the HTML report of a run (works offline; --embed for a file to share)."""
     from macrostack.report import write_report
     from macrostack.runs.address import resolve_run
 
     bar, advance = progress_bar(1, "report")
     with bar:
-        path = write_report(resolve_run(out, run), html, start, end, splits=_splits(splits))
+        path = write_report(resolve_run(out, run), html, start, end, splits=_splits(splits), embed=embed)
         advance(1, "done")
     console.print(f"report: {path}")
 
@@ -937,8 +939,10 @@ def compare_cmd(
     html: Optional[Path] = typer.Option(None, "--html",
                                         help="Output HTML file (default: OUT/compare-BASE-vs-OTHER.html)."),
     as_json: bool = JsonOpt,
+    embed: bool = typer.Option(False, "--embed", help="Embed Plotly JS in the HTML (one file to send)."),
 ) -> None:
-    """Two-pass audit: headline deltas, equity ratio, worst periods, de-risking events, regimes."""
+    """Two-pass audit: headline deltas, equity ratio (raw and vol-matched), worst periods, de-risking events,
+    regimes and each run's performance per regime."""
     from macrostack.compare import HEADLINE, compare_runs
     from macrostack.runs.address import resolve_run
 
@@ -948,7 +952,7 @@ def compare_cmd(
     if html is None and not as_json:
         from macrostack.runs.address import runs_dir
         html = runs_dir(out) / f"compare-{base_dir.name}-vs-{other_dir.name}.html"
-    result = compare_runs(base_dir, other_dir, html)
+    result = compare_runs(base_dir, other_dir, html, embed=embed)
     if as_json:
         _print_json(result)
         return
@@ -957,7 +961,9 @@ def compare_cmd(
     for col in ("metric", "base", "other", "delta"):
         table.add_column(col, justify="left" if col == "metric" else "right")
     formats = {"pct": "{:.2%}", "ratio": "{:.2f}", "mult": "{:.1f}×"}
-    deltas = {"pct": lambda v: f"{v * 100:+.2f} pp", "ratio": "{:+.2f}".format, "mult": "{:+.1f}×".format}
+    # signs from the rounded value: a delta that prints as 0 is +0.00, never -0.00
+    deltas = {"pct": lambda v: f"{round(v * 100, 2) + 0.0:+.2f} pp", "ratio": lambda v: f"{round(v, 2) + 0.0:+.2f}",
+              "mult": lambda v: f"{round(v, 1) + 0.0:+.1f}×"}
     for key, label, kind, _ in HEADLINE:
         row = result["metrics"][key]
         table.add_row(label, *("—" if v is None else formats[kind].format(v) for v in (row["base"], row["other"])),

@@ -61,7 +61,8 @@ def display_index(dates, extremes=(), full_years: float = 10.0, buckets: int = 6
     `buckets` runs of equal length and each run keeps its first session and, for each array of
     `extremes` (same length as `dates`; NaN ignored), the session of its minimum and maximum. So
     the whole-period view keeps every peak and trough (e.g. the maximum drawdown) while sending
-    a few thousand points instead of 17,500. Sorted, unique; the first and last session always in.
+    a few thousand points instead of 17,500. Sorted, unique; the first and last session always in,
+    and the session before the full-resolution part (a 10-year window's equity is rebased at its close).
     """
     d = np.asarray(pd.DatetimeIndex(dates), dtype="datetime64[D]")
     n = d.size
@@ -73,7 +74,7 @@ def display_index(dates, extremes=(), full_years: float = 10.0, buckets: int = 6
         return np.arange(n)
     size = int(np.ceil(m / buckets))
     starts = np.arange(0, m, size)
-    keep = [starts, np.arange(m, n), [n - 1]]
+    keep = [starts, np.arange(m - 1, n), [n - 1]]  # m - 1: the close a 10-year window is rebased at
     pad = starts.size * size - m
     for values in extremes:
         v = np.asarray(values, dtype=np.float64)[:m]

@@ -302,13 +302,16 @@ window.MS = (() => {
       return setRange(r[0], r[1]);
     }
   }
+  // equity 1 (a cumulative sum 0) at the start of the window: at the close of the session before
+  // its first one (the previous drawn point; the starting NAV when the window starts at the first)
   function rebase(gd, x0) {
     gd.data.forEach((t, i) => {
       const o = orig[gd.id][i];
       if (!o) return;
-      let j = Math.min(lower(t.x, x0), o.length - 1);
-      while (j < o.length - 1 && !Number.isFinite(o[j])) j++;
-      const b = o[j], y = new Float64Array(o.length), ratio = t.meta.rebase === 'ratio';
+      const ratio = t.meta.rebase === 'ratio';
+      let j = Math.min(lower(t.x, x0), o.length) - 1;
+      while (j >= 0 && !Number.isFinite(o[j])) j--;
+      const b = j >= 0 ? o[j] : (ratio ? 1 : 0), y = new Float64Array(o.length);
       for (let k = 0; k < o.length; k++) y[k] = ratio ? o[k] / b : o[k] - b;
       t.y = y;
     });
