@@ -318,8 +318,8 @@ def build_compare_html(result: dict, dates: pd.DatetimeIndex, base_net: np.ndarr
     scale, vm = vol_matched(base_net, other_net)
     fig = charts.compare_equity_figure(dates, base_net, other_net, b["run_id"], o["run_id"], vm, scale)
     sections.append(Section("equity", "Equity, ratio and drawdowns", figure_html(fig, "fig-compare-equity"),
-                            "Both equity curves start at 1 on the first session of the window shown (log scale; the window "
-                            "buttons above rebase them, and the ratios, to 1). The ratio other / base rises when the other run "
+                            "Both equity curves start at 1 at the start of the window shown (the close before its first session; "
+                            "log scale; the window buttons above rebase them, and the ratios, to 1 there). The ratio other / base rises when the other run "
                             f"does better; its end value is {num(result['equity_ratio_end'], 3)}. The vol-matched ratio (dashed) "
                             f"levers the other run's daily returns by {num(scale, 3)} = std(base) / std(other), so both carry the "
                             "same realised vol over the common sessions: it rises only where the other run earns more per unit "
@@ -412,16 +412,16 @@ def _regime_performance_section(result: dict) -> Section:
                        "<p>Neither run has an allocator regime (allocator off in both).</p>")
     rows = [[r["regime"], f"{r['sessions']:,}", pct(r["share"]), pct(r["base"]["ann_return"], 2), pct(r["other"]["ann_return"], 2),
              _signed(r["difference"]), pct(r["base"]["ann_vol"]), pct(r["other"]["ann_vol"]), num(r["base"]["sharpe"]),
-             num(r["other"]["sharpe"]), pct(r["base"]["compounded"], 1), pct(r["other"]["compounded"], 1)] for r in rp["rows"]]
+             num(r["other"]["sharpe"])] for r in rp["rows"]]
     body = table(["regime", "sessions", "share", "base return / yr", "other return / yr", "other − base", "base vol",
-                  "other vol", "base Sharpe", "other Sharpe", "base compounded", "other compounded"], rows,
-                 numeric=set(range(1, 12)), raw={5}, wide=True)
+                  "other vol", "base Sharpe", "other Sharpe"], rows, numeric=set(range(1, 10)), raw={5}, wide=True)
     body += figure_html(charts.regime_performance_figure(rp["rows"], (f"base: {result['base']['run_id']}",
                                                                        f"other: {result['other']['run_id']}")),
                         "fig-compare-regime-performance")
     return Section("regime-performance", "Performance per regime: does the brake pay?", body,
                    f"Sessions grouped by the regime in force in the {rp['run']} run ({esc(result[rp['run']]['run_id'])}); "
                    "each run's net returns over those sessions: return / yr = Σ net / years in the regime (sessions / "
-                   "sessions per year), vol = std · √(sessions per year), Sharpe = their ratio, compounded = Π(1 + net) − 1. "
+                   "sessions per year), vol = std · √(sessions per year), Sharpe = their ratio (the JSON also has the compounded "
+                   "return Π(1 + net) − 1 over those sessions). "
                    "A brake that pays gives up a little in NORMAL and loses less in STRESS and CRISIS. Green / red: the other "
                    "run earned more / less, judged on the digits shown.")

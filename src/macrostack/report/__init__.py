@@ -195,8 +195,9 @@ def build_report_html(run: RunData, start=None, end=None, splits=None, plotly: s
     shaded = np.isfinite(regime).any()
     sections.append(Section("equity", "Equity and drawdown",
                             figure_html(charts.equity_figure(ed, episode, regime if shaded else None), "fig-equity"),
-                            "Equity compounds the daily net return (after costs), 1 at the first session of the window shown "
-                            "(the ready date for “all”; the window buttons above rebase it); log scale, so equal vertical "
+                            "Equity compounds the daily net return (after costs) from 1 at the start of the window shown "
+                            "(the close before its first session; the starting NAV for “all”; the window buttons above "
+                            "rebase it); log scale, so equal vertical "
                             "distances are equal percentage moves. Drawdown = equity / running peak since the ready date − 1."
                             + (" Shaded: the allocator's regime in force (yellow ELEVATED, orange STRESS, red CRISIS; "
                                "unshaded NORMAL)." if shaded else "")
