@@ -179,7 +179,7 @@ def test_regime_performance_on_known_numbers():
 
 
 def test_colours_follow_the_rounded_delta():
-    assert _tone("cagr", -0.00004, "pct") == ""  # prints as +0.00%: neither better nor worse
+    assert _tone("cagr", -0.00004, "pct") == ""  # prints as 0.00%: neither better nor worse
     assert _tone("cagr", -0.00006, "pct") == "neg"
     assert _tone("sharpe", 0.004) == "" and _tone("sharpe", 0.006) == "pos"
     assert _tone("turnover_per_year", 0.04, "mult") == "" and _tone("turnover_per_year", 0.06, "mult") == "neg"

@@ -961,9 +961,9 @@ def compare_cmd(
     for col in ("metric", "base", "other", "delta"):
         table.add_column(col, justify="left" if col == "metric" else "right")
     formats = {"pct": "{:.2%}", "ratio": "{:.2f}", "mult": "{:.1f}×"}
-    # signs from the rounded value: a delta that prints as 0 is +0.00, never -0.00
-    deltas = {"pct": lambda v: f"{round(v * 100, 2) + 0.0:+.2f} pp", "ratio": lambda v: f"{round(v, 2) + 0.0:+.2f}",
-              "mult": lambda v: f"{round(v, 1) + 0.0:+.1f}×"}
+    # signs from the rounded value: a delta that prints as 0 has none (never -0.00)
+    signed = lambda v, d: f"{v:+.{d}f}" if round(v, d) != 0 else f"{0.0:.{d}f}"  # noqa: E731
+    deltas = {"pct": lambda v: f"{signed(v * 100, 2)} pp", "ratio": lambda v: signed(v, 2), "mult": lambda v: f"{signed(v, 1)}×"}
     for key, label, kind, _ in HEADLINE:
         row = result["metrics"][key]
         table.add_row(label, *("—" if v is None else formats[kind].format(v) for v in (row["base"], row["other"])),

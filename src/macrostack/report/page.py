@@ -106,20 +106,21 @@ def esc(value) -> str:
 
 
 def pct(value, digits: int = 1, sign: bool = False) -> str:
-    """A fraction as a percentage ('—' when missing)."""
+    """A fraction as a percentage ('—' when missing). The sign is the shown digits' sign: a value
+    that rounds to 0 prints as 0.00% (never -0.00%, nor +0.00% with `sign`)."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "—"
-    if abs(value) < 0.5 * 10 ** -(digits + 2):
-        value = 0.0  # rounding noise prints as 0.00%, not -0.00%
-    return f"{value:+.{digits}%}" if sign else f"{value:.{digits}%}"
+    if abs(value) < 0.5 * 10 ** -(digits + 2) or float(f"{value:.{digits}%}".rstrip("%")) == 0:
+        value = 0.0
+    return f"{value:+.{digits}%}" if sign and value != 0 else f"{value:.{digits}%}"
 
 
 def num(value, digits: int = 2, suffix: str = "", sign: bool = False) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "—"
-    if abs(value) < 0.5 * 10 ** -digits:
-        value = 0.0
-    return (f"{value:+,.{digits}f}" if sign else f"{value:,.{digits}f}") + suffix
+    if abs(value) < 0.5 * 10 ** -digits or float(f"{value:.{digits}f}") == 0:
+        value = 0.0  # as `pct`: no sign on a value that prints as 0
+    return (f"{value:+,.{digits}f}" if sign and value != 0 else f"{value:,.{digits}f}") + suffix
 
 
 def _encode(value):
