@@ -3,8 +3,9 @@
 `write_report(run_dir)` reads a run directory (never re-runs anything), builds every
 chart's numbers with the pure functions in `macrostack.report.figures`, lays them out as
 Plotly figure dicts (`charts`) and writes `report.html`, which works offline: Plotly JS is
-written once per output folder (`OUT/.assets/plotly-<version>.min.js`, loaded by a relative
-path) or, with `embed=True`, embedded in the page (one file to share).
+written once per output folder (`OUT/.assets/plotly-<version>.min.js`), hard-linked into the
+run folder and loaded from there by a relative path (`plotly_for`), or, with `embed=True`,
+embedded in the page (one file to share).
 
 It must not compute P&L another way: every series is a column of the run's artifacts or a
 `macrostack.metrics` function of the net series, over the run's ready period.
@@ -312,18 +313,25 @@ def build_report_html(run: RunData, start=None, end=None, splits=None, plotly: s
                        missing_hint=MISSING_HINT.format(run=esc(run.run_id)))
 
 
-MISSING_HINT = ("The charts need the Plotly bundle this report shares with the other reports of its output folder "
-                "(<code>.assets/plotly-*.min.js</code> beside the run folders), and it was not found: the page was "
-                "copied or moved without it. Write a self-contained copy with <code>macrostack report {run} --embed</code>.")
+MISSING_HINT = ("The charts need the Plotly bundle beside this page (<code>plotly-*.min.js</code> in the run folder, "
+                "or <code>.assets/</code>), and it was not found: the page was copied or moved without it. Copy the "
+                "whole run folder, or write a self-contained page with <code>macrostack report {run} --embed</code>.")
 
 
-def assets_folder(run_dir: Path, out: Path) -> Path:
-    """Where a report's shared Plotly bundle lives: the output folder's `.assets` for a report in
-    its run folder (every run of the folder shares it; the run's staging folder sits beside the
-    final one, so the relative path survives the rename), else `.assets` beside the HTML file."""
-    if Path(out).resolve().parent == Path(run_dir).resolve():
-        return Path(run_dir).parent / ".assets"
-    return Path(out).parent / ".assets"
+def plotly_for(run_dir: Path, out: Path, embed: bool) -> str:
+    """The tag that loads Plotly into the report `out` of the run in `run_dir`.
+
+    embed: in the page. A report in its run folder: the output folder's `.assets/plotly-<v>.min.js`
+    (written once) hard-linked into the run folder and loaded from there, so the run folder stays
+    self-contained (copy it anywhere) at the disk cost of one bundle per output folder; the run's
+    staging folder becomes the run folder by a rename, so the link moves with it. Elsewhere
+    (`--html`): `.assets/` beside the page."""
+    if embed:
+        return plotly_tag(None)
+    run_dir, out = Path(run_dir), Path(out)
+    if out.resolve().parent == run_dir.resolve():
+        return plotly_tag(run_dir.parent / ".assets", out, local=run_dir)
+    return plotly_tag(out.parent / ".assets", out)
 
 
 def write_report(run_dir: Path, out: Path | None = None, start=None, end=None, splits=None, embed: bool = False) -> Path:
@@ -332,9 +340,9 @@ def write_report(run_dir: Path, out: Path | None = None, start=None, end=None, s
     start / end: the report covers only the ready sessions in [start, end] (every tile, table
     and chart, see `restricted`; default: the whole ready period) and so do the weights-by-stage
     heatmaps (default: the last 2 years of rebalances). The audit and manifest sections describe
-    the whole run. The page needs no network: Plotly JS is loaded from the output folder's
-    `.assets/plotly-<version>.min.js` (written once, `assets_folder`), or embedded in the page
-    with `embed` (~4.8 MB more; for a file to send). Written atomically. splits: dates cutting the
+    the whole run. The page needs no network: Plotly JS is loaded from the run folder's link to the
+    output folder's `.assets/plotly-<version>.min.js` (written once, `plotly_for`), or embedded in
+    the page with `embed` (~4.8 MB more; for a file to send). Written atomically. splits: dates cutting the
     sub-period table (default: the manifest's table, since 2000 / 2010 / last 5 y).
     """
     run_dir = Path(run_dir)
@@ -343,8 +351,7 @@ def write_report(run_dir: Path, out: Path | None = None, start=None, end=None, s
     if start is not None or end is not None:
         run = restricted(run, start, end)
     out = Path(out) if out is not None else run_dir / "report.html"
-    tag = plotly_tag(None if embed else assets_folder(run_dir, out), out)
-    return write_page(out, build_report_html(run, start, end, splits, plotly=tag))
+    return write_page(out, build_report_html(run, start, end, splits, plotly=plotly_for(run_dir, out, embed)))
 
 
 def _day(value, where: str) -> pd.Timestamp | None:

@@ -22,6 +22,7 @@ import html
 import json
 import math
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -213,13 +214,39 @@ def ensure_plotly_asset(assets: Path) -> Path:
     return target
 
 
-def plotly_tag(assets: Path | None = None, page: Path | None = None) -> str:
+def link_asset(asset: Path, folder: Path) -> Path:
+    """`folder/<asset name>` as a hard link to `asset` (a copy where the filesystem cannot link),
+    put in place atomically; kept when it is already that file."""
+    target = Path(folder) / asset.name
+    if target.exists() and target.stat().st_ino == asset.stat().st_ino:
+        return target
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    try:
+        try:
+            os.link(asset, tmp)
+        except OSError:  # no hard links here (another filesystem, FAT, some network shares): copy
+            shutil.copyfile(asset, tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return target
+
+
+def plotly_tag(assets: Path | None = None, page: Path | None = None, local: Path | None = None) -> str:
     """The <script> that loads Plotly: embedded (assets None; the page is one file to share), or
-    `assets/plotly-<version>.min.js` written once and loaded by its path relative to `page`."""
+    `assets/plotly-<version>.min.js` written once and loaded by its path relative to `page`.
+
+    local: a folder that must stay self-contained (a run or sweep folder): the bundle is
+    hard-linked into it (one copy on disk for every folder of the output folder, like the
+    market panels) and loaded from there, so the folder can be copied anywhere."""
     if assets is None:
         _, source = plotly_bundle()
         return f'<script type="text/javascript">{source.read_text(encoding="utf-8")}</script>'
     asset = ensure_plotly_asset(Path(assets))
+    if local is not None:
+        asset = link_asset(asset, Path(local))
     rel = os.path.relpath(asset.resolve(), Path(page).resolve().parent).replace(os.sep, "/")
     return f'<script type="text/javascript" src="{esc(rel)}"></script>'
 

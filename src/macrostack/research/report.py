@@ -150,8 +150,9 @@ def walkforward_section(wf: dict, returns: pd.DataFrame) -> Section:
 
 def write_sweep_html(folder: Path, robustness: dict | None = None, walkforward: dict | None = None,
                      path: Path | None = None, embed: bool = False) -> Path:
-    """Write sweep.html (default `OUT/sweeps/<id>/sweep.html`), loading Plotly JS from the output
-    folder's shared `OUT/.assets/` (beside a custom `path`: its own `.assets/`), or embedded."""
+    """Write sweep.html (default `OUT/sweeps/<id>/sweep.html`), loading Plotly JS from the sweep
+    folder's hard link to the output folder's `OUT/.assets/plotly-<v>.min.js` (beside a custom
+    `path`: its own `.assets/`), or embedded."""
     from macrostack.research.results import read_points, read_returns, read_sweep_file
 
     meta, points = read_sweep_file(folder), read_points(folder)
@@ -159,5 +160,5 @@ def write_sweep_html(folder: Path, robustness: dict | None = None, walkforward: 
     returns = read_returns(folder, list(ok["config_hash"].head(TOP)))
     page = Path(path) if path is not None else Path(folder) / "sweep.html"
     assets = Path(folder).parent.parent / ".assets" if path is None else page.parent / ".assets"
-    tag = plotly_tag(None if embed else assets, page)
+    tag = plotly_tag(None if embed else assets, page, local=Path(folder) if path is None else None)
     return write_page(page, build_sweep_html(meta, points, returns, robustness, walkforward, plotly=tag))
