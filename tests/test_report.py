@@ -230,10 +230,7 @@ def test_display_index_keeps_every_recent_session_and_the_older_extremes():
     assert list(figures.display_index(short)) == list(range(len(short)))  # shorter than 10 years: everything
 
 
-def test_thin_and_change_indices():
-    assert list(figures.thin_index(5, 10)) == [0, 1, 2, 3, 4]
-    idx = figures.thin_index(10_001, 4000)
-    assert idx[0] == 0 and idx[-1] == 10_000 and len(idx) <= 4001 and (np.diff(idx) > 0).all()
+def test_change_indices():
     v = np.array([1.0, 1.0, 0.8, 0.8, np.nan, np.nan, 1.0])
     assert list(figures.change_index(v)) == [0, 2, 4, 6]
     assert list(figures.change_index(v[:-1])) == [0, 2, 4, 5]

@@ -20,7 +20,6 @@ from macrostack.metrics import drawdown, equity, monthly_returns, rolling_sharpe
 from macrostack.pnl import booked_returns
 
 __all__ = [
-    "thin_index",
     "display_index",
     "change_index",
     "equity_drawdown",
@@ -38,19 +37,6 @@ __all__ = [
     "weights_matrix",
     "default_weights_window",
 ]
-
-
-def thin_index(n: int, max_points: int = 4000) -> np.ndarray:
-    """Indices `0, k, 2k, ..., n-1` with `k = ceil(n / max_points)`: at most ~max_points, last kept.
-
-    For plotting slow-moving daily series (rolling windows, exposures) without sending
-    17,500 points per trace; the last session is always included.
-    """
-    if n <= max_points:
-        return np.arange(n)
-    step = int(np.ceil(n / max_points))
-    idx = np.arange(0, n, step)
-    return idx if idx[-1] == n - 1 else np.append(idx, n - 1)
 
 
 def display_index(dates, extremes=(), full_years: float = 10.0, buckets: int = 600) -> np.ndarray:
