@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from macrostack.compare import (HEADLINE, aligned, compare_runs, derisking_events, metric_deltas, quarterly_returns,
-                                worst_periods)
+from macrostack.compare import (HEADLINE, _tone, aligned, compare_runs, derisking_events, metric_deltas,
+                                quarterly_returns, regime_performance, vol_matched, worst_periods)
 from macrostack.errors import InputError
 from macrostack.metrics import equity, monthly_returns
 from macrostack.report import load_run
@@ -34,7 +35,7 @@ def test_result_is_json_serialisable_without_nan(result):
     text = json.dumps(result, allow_nan=False)  # raises on NaN / inf
     assert json.loads(text) == result
     assert set(result) >= {"base", "other", "overlap", "metrics", "equity_ratio_end", "worst_months", "worst_quarters",
-                           "derisking", "regimes", "html"}
+                           "derisking", "regimes", "vol_matched", "regime_performance", "html"}
 
 
 def test_metric_deltas_are_other_minus_base_over_the_overlap(result, runs):
@@ -154,12 +155,58 @@ def test_runs_without_common_sessions_are_refused(runs, tmp_path):
     assert not (tmp_path / "c.html").exists()
 
 
-def test_compare_html_is_self_contained(result):
+def test_vol_matched_ratio_levers_the_other_run_to_the_base_vol():
+    rng = np.random.default_rng(5)
+    base, other = rng.normal(0.0004, 0.01, 500), rng.normal(0.0003, 0.005, 500)
+    scale, ratio = vol_matched(base, other)
+    assert scale == pytest.approx(np.std(base, ddof=1) / np.std(other, ddof=1))
+    assert np.std(scale * other, ddof=1) == pytest.approx(np.std(base, ddof=1), rel=1e-12)
+    np.testing.assert_allclose(ratio, np.cumprod(1 + scale * other) / np.cumprod(1 + base), rtol=1e-12)
+
+
+def test_regime_performance_on_known_numbers():
+    regime = np.array([0, 0, 3, 3, 3, np.nan])
+    base = np.array([0.01, 0.02, -0.03, -0.01, 0.0, 0.5])
+    other = np.array([0.005, 0.01, -0.01, 0.0, 0.001, 0.5])
+    rows = regime_performance(regime, base, other, 250.0)
+    assert [r["regime"] for r in rows] == ["NORMAL", "CRISIS"]
+    crisis = rows[1]
+    assert crisis["sessions"] == 3 and crisis["share"] == pytest.approx(3 / 5)
+    assert crisis["base"]["ann_return"] == pytest.approx(-0.04 / (3 / 250))
+    assert crisis["other"]["compounded"] == pytest.approx(0.99 * 1.0 * 1.001 - 1)
+    assert crisis["difference"] == pytest.approx(crisis["other"]["ann_return"] - crisis["base"]["ann_return"])
+    assert crisis["base"]["ann_vol"] == pytest.approx(np.std([-0.03, -0.01, 0.0], ddof=1) * np.sqrt(250))
+
+
+def test_colours_follow_the_rounded_delta():
+    assert _tone("cagr", -0.00004, "pct") == ""  # prints as 0.00%: neither better nor worse
+    assert _tone("cagr", -0.00006, "pct") == "neg"
+    assert _tone("sharpe", 0.004) == "" and _tone("sharpe", 0.006) == "pos"
+    assert _tone("turnover_per_year", 0.04, "mult") == "" and _tone("turnover_per_year", 0.06, "mult") == "neg"
+
+
+def test_per_regime_performance_of_the_braked_run(result, runs):
+    rp = result["regime_performance"]
+    assert rp["run"] == "other"
+    other = load_run(runs[1])
+    assert sum(r["sessions"] for r in rp["rows"]) == int(np.isfinite(other.daily["regime"]).sum())
+    assert result["vol_matched"]["scale"] > 0 and result["vol_matched"]["ratio_end"] > 0
+
+
+def test_compare_html_loads_the_shared_bundle(result):
     text = open(result["html"]).read()
-    assert not re.search(r"<script[^>]+src=", text)
-    assert text.count('class="plotly-graph-div"') == 2
-    for section in ("metrics", "equity", "worst", "derisking", "regimes"):
+    sources = re.findall(r'<script[^>]+src="([^"]+)"', text)
+    assert len(sources) == 1 and sources[0].startswith(".assets/plotly-")
+    assert (Path(result["html"]).parent / sources[0]).is_file()
+    assert text.count('class="plotly-graph-div"') == 3
+    for section in ("metrics", "equity", "worst", "derisking", "regimes", "regime-performance"):
         assert f'<section id="{section}">' in text
+
+
+def test_compare_embed_is_self_contained(runs, tmp_path):
+    out = compare_runs(runs[0], runs[1], tmp_path / "c.html", embed=True)
+    text = open(out["html"]).read()
+    assert not re.search(r"<script[^>]+src=", text) and not (tmp_path / ".assets").exists()
 
 
 def test_compare_renders_in_a_headless_browser_offline(result):
@@ -169,8 +216,21 @@ def test_compare_renders_in_a_headless_browser_offline(result):
         errors = browser.console_errors(driver)
         browser.screenshot(driver, "compare_core_vs_trend_only.png")
         browser.section_screenshots(driver, "compare")
+        span = driver.execute_script("return MS.span()")
+        driver.execute_script("document.querySelectorAll('nav .range button')[0].click()")  # 1y
+        import time
+        time.sleep(0.8)
+        x_range = driver.execute_script("return document.getElementById('fig-compare-equity')._fullLayout.xaxis.range")
+        first = driver.execute_script("const gd = document.getElementById('fig-compare-equity'); "
+                                      "const r = gd._fullLayout.xaxis.range[0]; const i = gd.data[2].x.findIndex((x) => x >= r);"
+                                      " return [gd.data[2].y[i - 1], gd.data[3].y[i - 1]];")  # ratios at the window's start
+        browser.section_screenshots(driver, "compare_1y")
+        errors += browser.console_errors(driver)
     assert not errors, errors
-    assert [c["id"] for c in charts] == ["fig-compare-equity", "fig-compare-regimes"]
+    assert span == [result["overlap"]["first"], result["overlap"]["last"]]
+    assert x_range[1] == span[1] and x_range[0] > span[0]
+    assert first == pytest.approx([1.0, 1.0], abs=1e-12)  # equity ratio and vol-matched ratio rebased to 1
+    assert [c["id"] for c in charts] == ["fig-compare-equity", "fig-compare-regimes", "fig-compare-regime-performance"]
     for chart in charts:
         assert chart["rendered"] and chart["traces"]
         for trace in chart["traces"]:

@@ -7,6 +7,7 @@ import json
 import re
 import shutil
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -15,9 +16,15 @@ from plotly.offline import get_plotlyjs
 
 from macrostack.errors import InputError
 from macrostack.metrics import max_drawdown, periods_per_year, rolling_sharpe, rolling_vol
-from macrostack.report import figures, load_run, write_report
-from macrostack.report.data import HEATMAP_STAGES, load_weights
+import macrostack.report as report_module
+from macrostack.metrics import drawdown, equity
+from macrostack.report import charts, figures, load_run, write_report
+from macrostack.report.data import HEATMAP_STAGES, REGIMES, load_weights
+from macrostack.report.page import figure_json, plotly_bundle
 from tests import browser
+
+GOLDEN = Path(__file__).resolve().parent / "golden" / "report_figures.npz"
+TIME_CHARTS = ["fig-equity", "fig-rolling", "fig-risk", "fig-allocator", "fig-exposure", "fig-sleeves", "fig-classes"]
 
 @pytest.fixture(scope="module")
 def runs(short_runs):
@@ -206,14 +213,121 @@ def test_weights_heatmap_defaults_to_the_last_two_years(core):
     np.testing.assert_allclose(m[reb_date].reindex(core.symbols).to_numpy(), held, atol=1e-12)
 
 
-def test_thin_and_change_indices():
-    assert list(figures.thin_index(5, 10)) == [0, 1, 2, 3, 4]
-    idx = figures.thin_index(10_001, 4000)
-    assert idx[0] == 0 and idx[-1] == 10_000 and len(idx) <= 4001 and (np.diff(idx) > 0).all()
+def test_display_index_keeps_every_recent_session_and_the_older_extremes():
+    dates = pd.bdate_range("1980-01-01", "2020-12-31")
+    rng = np.random.default_rng(3)
+    net = rng.normal(0.0003, 0.01, len(dates))
+    eq, dd = equity(net), drawdown(net)
+    idx = figures.display_index(dates, extremes=(eq, dd))
+    assert idx[0] == 0 and idx[-1] == len(dates) - 1 and (np.diff(idx) > 0).all()
+    recent = np.flatnonzero(dates >= pd.Timestamp("2010-12-31"))
+    assert set(recent) <= set(idx)  # the last 10 years at full resolution
+    assert dd[idx].min() == dd.min() and eq[idx].max() == eq.max() and eq[idx].min() == eq.min()
+    assert len(idx) < 0.55 * len(dates)
+    old = idx[idx < recent[0]]
+    assert len(old) <= 600 * 5  # first + min/max of two series per bucket
+    short = pd.bdate_range("2016-01-01", "2020-12-31")
+    assert list(figures.display_index(short)) == list(range(len(short)))  # shorter than 10 years: everything
+
+
+def test_change_indices():
     v = np.array([1.0, 1.0, 0.8, 0.8, np.nan, np.nan, 1.0])
     assert list(figures.change_index(v)) == [0, 2, 4, 6]
     assert list(figures.change_index(v[:-1])) == [0, 2, 4, 5]
     assert list(figures.change_index(v[:-1], include_last=False)) == [0, 2, 4]
+
+
+# --------------------------------------------------------------------------- figures as drawn
+
+
+def _built_figures(run, monkeypatch) -> tuple[dict, str]:
+    """Build the report page of `run`, keeping every figure dict handed to `figure_html`."""
+    figs = {}
+    original = report_module.figure_html
+
+    def keep(fig, div_id):
+        figs[div_id] = fig
+        return original(fig, div_id)
+
+    monkeypatch.setattr(report_module, "figure_html", keep)
+    return figs, report_module.build_report_html(run)
+
+
+def _values(arr) -> np.ndarray:
+    arr = np.asarray(arr)
+    if arr.dtype.kind == "M":
+        return np.datetime_as_string(arr.astype("datetime64[D]"), unit="D")
+    return arr
+
+
+def test_the_report_draws_todays_numbers(core, monkeypatch):
+    """Every array every chart drew before the report was written as JSON and thinned (captured at
+    3f24d2f by tests/golden/capture_report_figures.py) is drawn today, value for value, and every
+    table is the same HTML. On this 5-year run nothing is thinned (full resolution over 10 years)."""
+    golden = np.load(GOLDEN)
+    if not np.array_equal(golden["run|net"], core.daily["net"].to_numpy()):
+        pytest.skip("the short core run itself changed since the golden was captured; recapture it with "
+                    "tests/golden/capture_report_figures.py at the commit before a report change")
+    figs, html = _built_figures(core, monkeypatch)
+    assert re.findall(r"<table.*?</table>", html, flags=re.S) == list(golden["page|tables"])
+    gone = {"fig-allocator|1:heatmap"}  # the regime strip: now shaded behind the charts (tested below)
+    checked = 0
+    for key in golden.files:
+        if not key.startswith("fig-"):
+            continue
+        div, rest = key.split("|", 1)
+        index, rest = rest.split(":", 1)
+        name, axis = rest.rsplit(":", 1)
+        if f"{div}|{index}:{name}" in gone:
+            continue
+        traces = figs[div]["data"]
+        named = [t for t in traces if t.get("name") == name]
+        trace = named[0] if len(named) == 1 else traces[int(index)]
+        np.testing.assert_array_equal(_values(trace[axis]), golden[key], err_msg=key)
+        checked += 1
+    assert checked >= 70
+
+
+def test_regime_shading_is_the_daily_regime(core):
+    al = figures.allocator_series(core.daily)
+    fig = charts.allocator_figure(al)
+    shades = [t for t in fig["data"] if (t.get("meta") or {}).get("shade")]
+    assert shades and all(t["line"]["shape"] == "hv" for t in shades)
+    codes = al["regime"].to_numpy()
+    for t in shades:
+        code = REGIMES.index(t["name"].removesuffix(" regime"))
+        # the step through the change points, read back at every session, is the daily indicator
+        pos = np.searchsorted(t["x"], np.asarray(al.index, dtype="datetime64[D]"), side="right") - 1
+        np.testing.assert_array_equal(np.asarray(t["y"])[pos], (codes == code).astype(float))
+
+
+def test_every_time_chart_spans_exactly_its_data(core, monkeypatch):
+    figs, _ = _built_figures(core, monkeypatch)
+    first, last = str(core.dates[0].date()), str(core.dates[-1].date())
+    assert [k for k, f in figs.items() if f.get("time")] == TIME_CHARTS
+    for div in TIME_CHARTS:
+        layout = figs[div]["layout"]
+        for key, axis in layout.items():
+            if key.startswith("xaxis"):
+                assert axis["range"] == [first, last], (div, key)
+        for trace in figs[div]["data"]:
+            x = _values(trace["x"])
+            assert first <= x[0] and x[-1] <= last, div
+    eq = figs["fig-equity"]["data"][0]
+    assert eq["meta"]["rebase"] == "ratio" and figs["fig-sleeves"]["data"][0]["meta"]["rebase"] == "diff"
+
+
+def test_figure_json_shares_x_and_is_exact():
+    x = np.array(["2020-01-01", "2020-01-02"], dtype="datetime64[D]")
+    y = np.array([1.0 / 3.0, np.nan])
+    text = figure_json({"data": [dict(x=x, y=y), dict(x=x, y=y * 2)], "layout": {"title": "</script>"}})
+    doc = json.loads(text.replace("<\\/", "</"))
+    assert doc["data"][1]["x"] == {"ref": 0} and doc["data"][0]["x"]["dtype"] == "days"
+    import base64
+    back = np.frombuffer(base64.b64decode(doc["data"][0]["y"]["bdata"]), dtype="<f8")
+    np.testing.assert_array_equal(back, y)
+    assert np.frombuffer(base64.b64decode(doc["data"][0]["x"]["bdata"]), dtype="<i4").tolist() == [18262, 18263]
+    assert "</script>" not in text
 
 
 # --------------------------------------------------------------------------- the HTML file
@@ -229,25 +343,50 @@ def _assert_self_contained(text: str) -> None:
     assert text.count(get_plotlyjs()[:80]) == 1, "Plotly JS must be embedded exactly once"
 
 
-def test_write_report_writes_one_self_contained_file(core, runs):
+def _assert_linked(text: str, page: Path) -> Path:
+    """The page loads Plotly from one relative path that exists, and from nowhere else."""
+    assert get_plotlyjs()[:80] not in text
+    assert not re.search(r"(src|href)=[\"']?(https?:|//|/)", text), "an absolute or network URL"
+    sources = re.findall(r'<script[^>]+src="([^"]+)"', text)
+    version, _ = plotly_bundle()
+    assert sources in ([f"plotly-{version}.min.js"], [f".assets/plotly-{version}.min.js"]), sources
+    asset = (page.parent / sources[0]).resolve()
+    assert asset.read_bytes() == Path(plotly_bundle()[1]).read_bytes()
+    return asset
+
+
+def test_write_report_shares_one_plotly_bundle_per_output_folder(core, runs):
     t0 = time.perf_counter()
     path = write_report(runs["core"])
     elapsed = time.perf_counter() - t0
     assert path == runs["core"] / "report.html"
     text = path.read_text()
-    _assert_self_contained(text)
+    asset = _assert_linked(text, path)
+    assert asset.parent == runs["core"]  # the run folder stays self-contained ...
+    shared = runs["core"].parent / ".assets" / asset.name
+    assert asset.stat().st_ino == shared.stat().st_ino  # ... with a link to the output folder's one copy
+    other = write_report(runs["trend_only"])
+    assert _assert_linked(other.read_text(), other).stat().st_ino == shared.stat().st_ino
+    assert len(text) < 2_000_000
     assert text.count('class="plotly-graph-div"') == 10 + 3  # every chart of an allocator run with sleeves; + risk views
     for section in SECTION_IDS:
         assert f'<section id="{section}">' in text
     assert core.manifest["data"]["content_hash"] in text and core.manifest["config_hash"] in text
     assert "risk_targeting:" in text and "target_vol: 0.2" in text  # the config YAML
     assert f"{core.manifest['metrics']['sharpe']:.2f}" in text
-    assert elapsed < 10  # a 5-year run; the full core run takes ~1.5 s
+    assert elapsed < 10  # a 5-year run; the full core run takes ~1 s
+
+
+def test_embed_writes_one_self_contained_file(runs, tmp_path):
+    out = write_report(runs["core"], tmp_path / "share" / "report.html", embed=True)
+    _assert_self_contained(out.read_text())
+    assert not (tmp_path / "share" / ".assets").exists()
 
 
 def test_write_report_custom_out_and_weights_range(runs, tmp_path):
     out = write_report(runs["core"], tmp_path / "sub" / "r.html", start="2019-01-01", end="2019-06-30")
-    assert out.exists() and not list(tmp_path.glob("sub/.*"))
+    assert out.exists() and not list(tmp_path.glob("sub/.*.tmp"))  # nothing half-written left
+    _assert_linked(out.read_text(), out)  # its own .assets beside it
     text = out.read_text()
     assert "Rebalances from 2019-01-01 to 2019-06-30 (26 rebalances)" in text
 
@@ -319,3 +458,107 @@ def test_missing_browser_fails_under_ci_and_skips_otherwise(monkeypatch, tmp_pat
     monkeypatch.delenv("CI")
     with pytest.raises(pytest.skip.Exception, match="no-chromium"):
         browser.require_browser()
+
+
+# --------------------------------------------------------------------------- the time axis in a browser
+
+TIME_STATE_JS = """
+return MS.charts().map((id) => {
+  const gd = document.getElementById(id), fl = gd._fullLayout;
+  const ys = Object.keys(fl).filter((k) => /^yaxis\\d*$/.test(k) && !fl[k].overlaying && !fl[k].fixedrange)
+    .map((k) => [k, fl[k].range.map(Number)]);
+  const xs = Object.keys(fl).filter((k) => /^xaxis\\d*$/.test(k)).map((k) => fl[k].range.map((v) => String(v).slice(0, 10)));
+  const eq = gd.data.find((t) => t.meta && t.meta.rebase === 'ratio');
+  let firstEquity = null;
+  if (eq) { const x0 = fl.xaxis.range[0]; const i = eq.x.findIndex((x) => x >= String(x0).slice(0, 10)); firstEquity = eq.y[i]; }
+  const dataX = gd.data.filter((t) => t.x && t.x.length && typeof t.x[0] === 'string').map((t) => [t.x[0], t.x[t.x.length - 1]]);
+  return {id, xs, ys: Object.fromEntries(ys), firstEquity, dataX};
+});
+"""
+
+
+def _click_window(driver, label: str) -> list[dict]:
+    from selenium.webdriver.common.by import By
+
+    button = next(b for b in driver.find_elements(By.CSS_SELECTOR, "nav .range button") if b.text == label)
+    button.click()
+    time.sleep(0.8)  # Plotly.react redraws asynchronously
+    return driver.execute_script(TIME_STATE_JS)
+
+
+def test_time_charts_share_one_axis_and_the_window_buttons_zoom_rescale_and_rebase(runs):
+    path = write_report(runs["core"])
+    run = load_run(runs["core"])
+    first, last = str(run.dates[0].date()), str(run.dates[-1].date())
+    one_year = str((run.dates[-1] - pd.DateOffset(years=1)).date())
+    with browser.chromium() as driver:
+        browser.open_page(driver, path)
+        start = driver.execute_script(TIME_STATE_JS)
+        assert driver.execute_script("return MS.span()") == [first, last]
+        year = _click_window(driver, "1y")
+        browser.screenshot(driver, "report_core_1y.png")
+        browser.section_screenshots(driver, "report_core_1y")
+        # a zoom on one chart moves them all (as the buttons do)
+        driver.execute_script("Plotly.relayout('fig-rolling', {'xaxis.range': ['2018-01-02', '2018-12-31']});")
+        time.sleep(0.8)
+        zoomed = driver.execute_script(TIME_STATE_JS)
+        back = _click_window(driver, "all")
+        errors = browser.console_errors(driver)
+    assert not errors, errors
+    assert [c["id"] for c in start] == TIME_CHARTS
+    for chart in start:  # no axis past the data, no data past the axis
+        for x0, x1 in chart["xs"]:
+            assert (x0, x1) == (first, last), chart["id"]
+        for a, b in chart["dataX"]:
+            assert first <= a and b <= last, chart["id"]
+    by_id = {c["id"]: c for c in start}
+    assert sum(bool(c["ys"]) for c in year) == len(TIME_CHARTS) - 1  # all but the scalar's fixed 0..1
+    for chart in year:
+        assert all(xs == [one_year, last] for xs in chart["xs"]), (chart["id"], chart["xs"])
+        changed = [k for k, r in chart["ys"].items() if not np.allclose(r, by_id[chart["id"]]["ys"][k])]
+        assert changed or not chart["ys"], f"{chart['id']}: the y-axes did not rescale to the window"
+    # equity 1 at the window's start (the close before its first session): 1 + that session's return
+    net = run.daily["net"].to_numpy()
+    i = int(np.searchsorted(run.dates, pd.Timestamp(one_year)))
+    assert next(c for c in year if c["id"] == "fig-equity")["firstEquity"] == pytest.approx(1 + net[i], abs=1e-12)
+    assert next(c for c in start if c["id"] == "fig-equity")["firstEquity"] == pytest.approx(1 + net[0], abs=1e-12)
+    assert next(c for c in back if c["id"] == "fig-equity")["firstEquity"] == pytest.approx(1 + net[0], abs=1e-12)
+    assert all(xs == ["2018-01-02", "2018-12-31"] for c in zoomed for xs in c["xs"])
+    for chart in back:
+        assert all(xs == [first, last] for xs in chart["xs"]), chart["id"]
+        for k, r in chart["ys"].items():  # "all" comes back to the whole history's y-ranges (rescaled to the data)
+            assert np.isfinite(r).all()
+
+
+def test_a_copied_run_folder_still_draws_its_report(runs, tmp_path):
+    write_report(runs["core"])
+    copy = tmp_path / "elsewhere" / "core"
+    shutil.copytree(runs["core"], copy)
+    with browser.chromium() as driver:
+        browser.open_page(driver, copy / "report.html")
+        charts_ = browser.chart_status(driver)
+        errors = browser.console_errors(driver)
+    assert not errors and len(charts_) == 10 and all(c["rendered"] for c in charts_)
+
+
+def test_a_report_copied_without_its_bundle_says_how_to_fix_it(runs, tmp_path):
+    copy = tmp_path / "report.html"
+    shutil.copy(write_report(runs["core"]), copy)
+    with browser.chromium() as driver:
+        driver.execute_cdp_cmd("Network.enable", {})
+        driver.execute_cdp_cmd("Network.emulateNetworkConditions",
+                               {"offline": True, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
+        driver.get(copy.as_uri())
+        shown = driver.execute_script("const e = document.getElementById('ms-missing'); "
+                                      "return [getComputedStyle(e).display, e.textContent];")
+    assert shown[0] == "block" and "--embed" in shown[1]
+
+
+def test_embedded_report_renders_offline(runs, tmp_path):
+    path = write_report(runs["core"], tmp_path / "report.html", embed=True)
+    with browser.chromium() as driver:
+        browser.open_page(driver, path)
+        charts_ = browser.chart_status(driver)
+        errors = browser.console_errors(driver)
+    assert not errors, errors
+    assert len(charts_) == 10 and all(c["rendered"] for c in charts_)

@@ -39,7 +39,7 @@ def test_core_run_writes_every_artifact_and_passes_the_audit(core_run):
     assert manifest["audit"] == "PASS" and manifest["config"]["allocator"]["profile"] == "H"
     assert manifest["ready_date"] >= "2016-01-01"  # warm-up loaded before start: ready at start
     assert manifest["ready_date"] <= "2016-01-08"
-    assert {p.name for p in out.iterdir() if p.name.startswith(".")} == {".lock", ".market"}  # no staging left behind
+    assert {p.name for p in out.iterdir() if p.name.startswith(".")} == {".lock", ".market", ".assets"}  # no staging left
     shared = out / ".market" / manifest["market_panels"] / "returns.parquet"
     assert shared.stat().st_ino == (res.path / "returns.parquet").stat().st_ino  # linked, not copied
     daily = pd.read_parquet(res.path / "daily.parquet")

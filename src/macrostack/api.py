@@ -96,7 +96,7 @@ class Run:
         return read_audit(self.path / "audit.json")
 
     def report(self, path: str | Path | None = None) -> Path:
-        """(Re)write the self-contained HTML report; returns its path (default RUN/report.html)."""
+        """(Re)write the HTML report (works offline; Plotly linked from the run folder); returns its path (default RUN/report.html)."""
         from macrostack.report import write_report
         return write_report(self.path, Path(path) if path is not None else None)
 

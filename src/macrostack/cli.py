@@ -975,8 +975,10 @@ def report_cmd(
     splits: Optional[str] = SplitsOpt,
     benchmark: Optional[str] = BenchmarkOpt,
     store: Optional[Path] = StoreOpt,
+    embed: bool = typer.Option(False, "--embed", help="Embed Plotly JS (+4.8 MB): one file to send. Default: the "
+                                                      "output folder's shared .assets/plotly-*.min.js."),
 ) -> None:
-    """Write the self-contained HTML report of a run (works offline)."""
+    """Write the HTML report of a run (works offline; --embed for a file to share)."""
     from macrostack.report import write_report
     from macrostack.runs.address import resolve_run
 
@@ -988,7 +990,7 @@ def report_cmd(
         bench = benchmark_of_run(run_dir, read_run(run_dir)[0], benchmark, store)
     bar, advance = progress_bar(1, "report")
     with bar:
-        path = write_report(run_dir, html, start, end, splits=_splits(splits), benchmark=bench)
+        path = write_report(run_dir, html, start, end, splits=_splits(splits), benchmark=bench, embed=embed)
         advance(1, "done")
     console.print(f"report: {path}")
 
@@ -1003,8 +1005,10 @@ def compare_cmd(
                                         help="Output HTML file (default: OUT/compare-BASE-vs-OTHER.html)."),
     as_json: bool = JsonOpt,
     force: bool = typer.Option(False, "--force", help="Replace an existing --html file."),
+    embed: bool = typer.Option(False, "--embed", help="Embed Plotly JS in the HTML (one file to send)."),
 ) -> None:
-    """Two-pass audit: headline deltas, equity ratio, worst periods, de-risking events, regimes."""
+    """Two-pass audit: headline deltas, equity ratio (raw and vol-matched), worst periods, de-risking events,
+    regimes and each run's performance per regime."""
     from macrostack.compare import HEADLINE, compare_runs
     from macrostack.runs.address import resolve_run
 
@@ -1018,7 +1022,7 @@ def compare_cmd(
     if html is None and not as_json:
         from macrostack.runs.address import runs_dir
         html = runs_dir(out) / f"compare-{base_dir.name}-vs-{other_dir.name}.html"
-    result = compare_runs(base_dir, other_dir, html)
+    result = compare_runs(base_dir, other_dir, html, embed=embed)
     if as_json:
         _print_json(result)
         return
@@ -1027,7 +1031,9 @@ def compare_cmd(
     for col in ("metric", "base", "other", "delta"):
         table.add_column(col, justify="left" if col == "metric" else "right")
     formats = {"pct": "{:.2%}", "ratio": "{:.2f}", "mult": "{:.1f}×"}
-    deltas = {"pct": lambda v: f"{v * 100:+.2f} pp", "ratio": "{:+.2f}".format, "mult": "{:+.1f}×".format}
+    # signs from the rounded value: a delta that prints as 0 has none (never -0.00)
+    signed = lambda v, d: f"{v:+.{d}f}" if round(v, d) != 0 else f"{0.0:.{d}f}"  # noqa: E731
+    deltas = {"pct": lambda v: f"{signed(v * 100, 2)} pp", "ratio": lambda v: signed(v, 2), "mult": lambda v: f"{signed(v, 1)}×"}
     for key, label, kind, _ in HEADLINE:
         row = result["metrics"][key]
         table.add_row(label, *("—" if v is None else formats[kind].format(v) for v in (row["base"], row["other"])),

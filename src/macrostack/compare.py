@@ -21,11 +21,12 @@ from macrostack.metrics import compound, equity, monthly_returns, performance_me
 from macrostack.report import charts
 from macrostack.report.data import REGIMES, RunData, load_run
 from macrostack.report.figures import regime_shares
-from macrostack.report.page import Section, badge, esc, figure_html, num, pct, render_page, table, tile, write_page
+from macrostack.report.page import (Section, badge, esc, figure_html, num, pct, plotly_tag, render_page, table, tile,
+                                    write_page)
 from macrostack.runs.artifacts import jsonable
 
 __all__ = ["HEADLINE", "compare_runs", "aligned", "metric_deltas", "quarterly_returns", "worst_periods",
-           "derisking_events", "build_compare_html"]
+           "derisking_events", "vol_matched", "regime_performance", "build_compare_html"]
 
 # (key in performance_metrics, label, kind, better) — kind picks the formatting; better is +1
 # when a higher value is better, -1 when lower is better, 0 when neither (vol).
@@ -141,6 +142,49 @@ def derisking_events(alloc: pd.DataFrame, dates: pd.DatetimeIndex, base_net: np.
     return out
 
 
+def vol_matched(base_net: np.ndarray, other_net: np.ndarray) -> tuple[float, np.ndarray]:
+    """The other run levered to the base run's volatility, against the base.
+
+    scale = std(base) / std(other) (daily net returns over the common sessions, ddof 1); returns
+    (scale, equity(scale · other) / equity(base)) per session. A ratio that still rises says the
+    other run earns more per unit of risk, not merely by taking more (or less) of it."""
+    sb, so = float(np.std(base_net, ddof=1)), float(np.std(other_net, ddof=1))
+    scale = sb / so if so > 0 else float("nan")
+    return scale, equity(scale * np.asarray(other_net)) / equity(base_net)
+
+
+def regime_performance(regime: np.ndarray, base_net: np.ndarray, other_net: np.ndarray, ppy: float,
+                       names=REGIMES) -> list[dict]:
+    """Each run's net performance over the sessions in each regime (of the braked run's allocator).
+
+    regime: codes per common session (0 NORMAL .. 3 CRISIS, NaN none). Per regime with sessions:
+    {regime, sessions, share, base: {...}, other: {...}, difference} with, per run, ann_return =
+    Σ net / years in the regime (years = sessions / ppy), ann_vol = std · √ppy, sharpe =
+    ann_return / ann_vol (NaN at zero vol), compounded = Π(1 + net) − 1 over those sessions; and
+    difference = other − base ann_return. Does the brake pay: it should cost a little in NORMAL
+    and save more than that in STRESS / CRISIS."""
+    codes = np.asarray(regime, dtype=float)
+    n = int(np.isfinite(codes).sum())
+    out = []
+    for code, name in enumerate(names):
+        mask = codes == code
+        k = int(mask.sum())
+        if not k:
+            continue
+
+        def stats(net):
+            x = np.asarray(net, dtype=float)[mask]
+            vol = float(np.std(x, ddof=1) * np.sqrt(ppy)) if k > 1 else float("nan")
+            ann = float(x.sum()) / (k / ppy)
+            return {"ann_return": ann, "ann_vol": vol, "sharpe": ann / vol if vol > 0 else float("nan"),
+                    "compounded": float(np.prod(1.0 + x) - 1.0)}
+
+        b, o = stats(base_net), stats(other_net)
+        out.append({"regime": name, "sessions": k, "share": k / n, "base": b, "other": o,
+                    "difference": o["ann_return"] - b["ann_return"]})
+    return out
+
+
 def _run_info(run: RunData) -> dict:
     cfg = run.manifest.get("config", {})
     alloc = cfg.get("allocator", {})
@@ -154,7 +198,7 @@ def _regimes(frame: pd.DataFrame, ppy: float) -> dict | None:
     return regime_shares(regime, ppy, REGIMES) if np.isfinite(regime).any() else None
 
 
-def compare_runs(base_dir: Path, other_dir: Path, out_html: Path | None = None) -> dict:
+def compare_runs(base_dir: Path, other_dir: Path, out_html: Path | None = None, embed: bool = False) -> dict:
     """Compare `other` against `base` over their common ready sessions.
 
     Returns a JSON-serialisable dict (NaN → None): base / other (run ids, configs), overlap
@@ -162,8 +206,11 @@ def compare_runs(base_dir: Path, other_dir: Path, out_html: Path | None = None) 
     Sharpe, max DD, Calmar, worst month, turnover, cost drag), equity_ratio_end (other/base
     equity at the last common session), worst_months / worst_quarters (5 worst of each run
     with the other's value), derisking (run whose brake is shown and its top-10 events),
-    regimes ({base, other}: time shares and transitions per year, None without a regime) and
-    html (the path written, or None). Writes the HTML page to `out_html` when given.
+    regimes ({base, other}: time shares and transitions per year, None without a regime),
+    vol_matched ({scale, ratio_end}: `vol_matched`), regime_performance (`regime_performance` on the
+    regimes of the braked run, else of the run that has any; [] without) and html (the path
+    written, or None). Writes the HTML page to `out_html` when given: Plotly JS from `.assets/`
+    beside it (written once), or embedded with `embed`.
     InputError when the runs share no session.
     """
     base, other = load_run(Path(base_dir)), load_run(Path(other_dir))
@@ -186,6 +233,11 @@ def compare_runs(base_dir: Path, other_dir: Path, out_html: Path | None = None) 
     events = derisking_events((other if braked == "other" else base).alloc, dates, nb, no,
                               lag=(other if braked == "other" else base).lag) if braked else []
 
+    scale, vm = vol_matched(nb, no)
+    side = braked or ("other" if np.isfinite(fo["regime"].to_numpy()).any() else
+                      "base" if np.isfinite(fb["regime"].to_numpy()).any() else None)
+    by_regime = (regime_performance((fo if side == "other" else fb)["regime"].to_numpy(), nb, no, mb["periods_per_year"])
+                 if side else [])
     result = {
         "base": _run_info(base), "other": _run_info(other),
         "overlap": {"first": str(dates[0].date()), "last": str(dates[-1].date()), "sessions": len(dates),
@@ -196,10 +248,14 @@ def compare_runs(base_dir: Path, other_dir: Path, out_html: Path | None = None) 
         "worst_quarters": worst_periods(quarterly_returns(monthly_b), quarterly_returns(monthly_o)),
         "derisking": {"run": braked, "events": events},
         "regimes": {"base": _regimes(fb, mb["periods_per_year"]), "other": _regimes(fo, mo["periods_per_year"])},
+        "vol_matched": {"scale": scale, "ratio_end": float(vm[-1])},
+        "regime_performance": {"run": side, "rows": by_regime},
         "html": None,
     }
     if out_html is not None:
-        result["html"] = str(write_page(Path(out_html), build_compare_html(result, dates, nb, no)))
+        out_html = Path(out_html)
+        tag = plotly_tag(None if embed else out_html.parent / ".assets", out_html)
+        result["html"] = str(write_page(out_html, build_compare_html(result, dates, nb, no, plotly=tag)))
     return jsonable(result)
 
 
@@ -214,11 +270,25 @@ def _fmt(kind: str, value, sign: bool = False) -> str:
     return num(value, 2, sign=sign)
 
 
-def _tone(key: str, delta) -> str:
-    """CSS class of a delta: 'pos' when the other run is better on that metric, 'neg' when worse."""
-    if delta is None or not np.isfinite(delta) or abs(delta) < 1e-12 or not _BETTER.get(key):
+_DIGITS = {"pct": 4, "ratio": 2, "mult": 1}  # decimals of the value as shown (a percentage's 2 decimals = 4)
+_KIND = {k: kind for k, _, kind, _ in HEADLINE}
+
+
+def _shown(value, kind: str) -> float:
+    """The value as the page prints it (rounded like `_fmt`), so a sign or colour never disagrees
+    with the digits next to it: a delta shown as +0.00 is neither better nor worse."""
+    return round(float(value), _DIGITS[kind]) + 0.0
+
+
+def _tone(key: str, delta, kind: str | None = None) -> str:
+    """CSS class of a delta: 'pos' when the other run is better on that metric, 'neg' when worse,
+    judged on the delta as shown (rounded), none when it rounds to 0."""
+    if delta is None or not np.isfinite(delta) or not _BETTER.get(key):
         return ""
-    return "pos" if delta * _BETTER[key] > 0 else "neg"
+    shown = _shown(delta, kind or _KIND.get(key, "ratio"))
+    if shown == 0:
+        return ""
+    return "pos" if shown * _BETTER[key] > 0 else "neg"
 
 
 def _period_table(rows: list[dict], first: str) -> str:
@@ -227,14 +297,16 @@ def _period_table(rows: list[dict], first: str) -> str:
                   for r in rows], numeric={1, 2, 3})
 
 
-def build_compare_html(result: dict, dates: pd.DatetimeIndex, base_net: np.ndarray, other_net: np.ndarray) -> str:
-    """The comparison page of a `compare_runs` result (numbers before JSON conversion)."""
+def build_compare_html(result: dict, dates: pd.DatetimeIndex, base_net: np.ndarray, other_net: np.ndarray,
+                       plotly: str | None = None) -> str:
+    """The comparison page of a `compare_runs` result (numbers before JSON conversion); `plotly`
+    the tag that loads Plotly (default: embedded)."""
     b, o = result["base"], result["other"]
     m = result["metrics"]
     sections = []
 
     rows = [[label, _fmt(kind, m[k]["base"]), _fmt(kind, m[k]["other"]),
-             f'<span class="{_tone(k, m[k]["delta"])}">{esc(_fmt(kind, m[k]["delta"], True))}</span>']
+             f'<span class="{_tone(k, m[k]["delta"], kind)}">{esc(_fmt(kind, m[k]["delta"], True))}</span>']
             for k, label, kind, _ in HEADLINE]
     sections.append(Section("metrics", "Headline metrics", table(["metric", f"base: {b['run_id']}", f"other: {o['run_id']}",
                                                                   "other − base"], rows, numeric={1, 2, 3}, raw={3}),
@@ -243,11 +315,16 @@ def build_compare_html(result: dict, dates: pd.DatetimeIndex, base_net: np.ndarr
                             "of NAV per year; cost drag is Σ costs / years. Green: the other run is better on that "
                             "metric, red: worse."))
 
-    fig = charts.compare_equity_figure(dates, base_net, other_net, b["run_id"], o["run_id"])
+    scale, vm = vol_matched(base_net, other_net)
+    fig = charts.compare_equity_figure(dates, base_net, other_net, b["run_id"], o["run_id"], vm, scale)
     sections.append(Section("equity", "Equity, ratio and drawdowns", figure_html(fig, "fig-compare-equity"),
-                            "Both equity curves start at 1 on the first common session (log scale). The ratio other / base "
-                            "rises when the other run does better; its end value is "
-                            f"{num(result['equity_ratio_end'], 3)}."))
+                            "Both equity curves start at 1 at the start of the window shown (the close before its first session; "
+                            "log scale; the window buttons above rebase them, and the ratios, to 1 there). The ratio other / base rises when the other run "
+                            f"does better; its end value is {num(result['equity_ratio_end'], 3)}. The vol-matched ratio (dashed) "
+                            f"levers the other run's daily returns by {num(scale, 3)} = std(base) / std(other), so both carry the "
+                            "same realised vol over the common sessions: it rises only where the other run earns more per unit "
+                            f"of risk; its end value is {num(result['vol_matched']['ratio_end'], 3)}. Before the last 10 years the "
+                            "chart draws each series' extremes and one session per bucket (exact values of those sessions)."))
 
     wm, wq = result["worst_months"], result["worst_quarters"]
     body = (f'<div class="cols"><div><h3>5 worst months of base</h3>{_period_table(wm["base_worst"], "base")}</div>'
@@ -292,6 +369,7 @@ def build_compare_html(result: dict, dates: pd.DatetimeIndex, base_net: np.ndarr
     else:
         body, note = "<p>Neither run has an allocator regime (allocator off in both).</p>", ""
     sections.append(Section("regimes", "Regime time shares", body, note))
+    sections.append(_regime_performance_section(result))
 
     tiles = "".join([
         tile("Δ CAGR", pct(m["cagr"]["delta"], 2, True), f"{pct(m['cagr']['base'])} → {pct(m['cagr']['other'])}",
@@ -304,10 +382,46 @@ def build_compare_html(result: dict, dates: pd.DatetimeIndex, base_net: np.ndarr
         tile("Δ Calmar", num(m["calmar"]["delta"], 2, sign=True), f"{num(m['calmar']['base'])} → {num(m['calmar']['other'])}",
              _tone("calmar", m["calmar"]["delta"])),
         tile("Equity ratio", num(result["equity_ratio_end"], 3), "other / base at the end"),
+        tile("Vol-matched ratio", num(result["vol_matched"]["ratio_end"], 3),
+             f"other × {num(result['vol_matched']['scale'], 3)} / base at the end"),
         f'<div class="tile"><div class="k">Audits</div><div class="v">{badge(b["audit"])} {badge(o["audit"])}</div>'
         f'<div class="d">base · other</div></div>',
     ])
     desc = lambda r: f"{esc(r['run_id'])} (allocator {esc(r['allocator_mode'])}{' ' + esc(r['allocator_profile']) if r['allocator_mode'] != 'off' else ''})"  # noqa: E731
     sub = (f"base {desc(b)} vs other {desc(o)} · {result['overlap']['first']} → {result['overlap']['last']} "
            f"({result['overlap']['sessions']} common sessions)")
-    return render_page(f"macrostack compare — {b['run_id']} vs {o['run_id']}", sub, tiles, sections)
+    return render_page(f"macrostack compare — {b['run_id']} vs {o['run_id']}", sub, tiles, sections, plotly=plotly,
+                       span=(result["overlap"]["first"], result["overlap"]["last"]),
+                       missing_hint="The charts need the Plotly bundle in <code>.assets/</code> beside this page, and it was "
+                                    "not found: the page was copied or moved without it. Write a self-contained copy with "
+                                    "<code>macrostack compare BASE OTHER --embed</code>.")
+
+
+def _signed(value, digits: int = 2) -> str:
+    """A signed percentage with a colour from its value as shown (none when it rounds to 0)."""
+    text = pct(value, digits, True)
+    if value is None or not np.isfinite(value) or round(float(value), digits + 2) == 0:
+        return esc(text)
+    return f'<span class="{"pos" if value > 0 else "neg"}">{esc(text)}</span>'
+
+
+def _regime_performance_section(result: dict) -> Section:
+    rp = result["regime_performance"]
+    if not rp["rows"]:
+        return Section("regime-performance", "Performance per regime: does the brake pay?",
+                       "<p>Neither run has an allocator regime (allocator off in both).</p>")
+    rows = [[r["regime"], f"{r['sessions']:,}", pct(r["share"]), pct(r["base"]["ann_return"], 2), pct(r["other"]["ann_return"], 2),
+             _signed(r["difference"]), pct(r["base"]["ann_vol"]), pct(r["other"]["ann_vol"]), num(r["base"]["sharpe"]),
+             num(r["other"]["sharpe"])] for r in rp["rows"]]
+    body = table(["regime", "sessions", "share", "base return / yr", "other return / yr", "other − base", "base vol",
+                  "other vol", "base Sharpe", "other Sharpe"], rows, numeric=set(range(1, 10)), raw={5}, wide=True)
+    body += figure_html(charts.regime_performance_figure(rp["rows"], (f"base: {result['base']['run_id']}",
+                                                                       f"other: {result['other']['run_id']}")),
+                        "fig-compare-regime-performance")
+    return Section("regime-performance", "Performance per regime: does the brake pay?", body,
+                   f"Sessions grouped by the regime in force in the {rp['run']} run ({esc(result[rp['run']]['run_id'])}); "
+                   "each run's net returns over those sessions: return / yr = Σ net / years in the regime (sessions / "
+                   "sessions per year), vol = std · √(sessions per year), Sharpe = their ratio (the JSON also has the compounded "
+                   "return Π(1 + net) − 1 over those sessions). "
+                   "A brake that pays gives up a little in NORMAL and loses less in STRESS and CRISIS. Green / red: the other "
+                   "run earned more / less, judged on the digits shown.")

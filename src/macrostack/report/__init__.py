@@ -1,8 +1,11 @@
 """The run report: one self-contained HTML file answering "how did this stack behave, and why?"
 
 `write_report(run_dir)` reads a run directory (never re-runs anything), builds every
-chart's numbers with the pure functions in `macrostack.report.figures`, draws them with
-Plotly (`charts`) and writes `report.html`, which works offline (Plotly JS embedded once).
+chart's numbers with the pure functions in `macrostack.report.figures`, lays them out as
+Plotly figure dicts (`charts`) and writes `report.html`, which works offline: Plotly JS is
+written once per output folder (`OUT/.assets/plotly-<version>.min.js`), hard-linked into the
+run folder and loaded from there by a relative path (`plotly_for`), or, with `embed=True`,
+embedded in the page (one file to share).
 
 It must not compute P&L another way: every series is a column of the run's artifacts or a
 `macrostack.metrics` function of the net series, over the run's ready period.
@@ -24,7 +27,8 @@ from macrostack.periods import tables_of_daily
 from macrostack.report.checks import checks_section
 from macrostack.report import charts, figures, risk_views
 from macrostack.report.data import HEATMAP_STAGES, RunData, load_run, load_weights
-from macrostack.report.page import Section, badge, esc, figure_html, num, pct, render_page, table, tile, write_page
+from macrostack.report.page import (Section, badge, esc, figure_html, num, pct, plotly_tag, render_page, table, tile,
+                                    write_page)
 
 __all__ = ["write_report", "build_report_html", "load_run", "RunData"]
 
@@ -169,9 +173,10 @@ def _day_text(value) -> str:
     return str(value.date()) if value is not None else "…"
 
 
-def build_report_html(run: RunData, start=None, end=None, splits=None, benchmark=None) -> str:
+def build_report_html(run: RunData, start=None, end=None, splits=None, benchmark=None, plotly: str | None = None) -> str:
     """The report page of a loaded run; `start`/`end` bound the weights heatmaps (default: last 2 years);
-    `splits` (dates) cut the sub-period table instead of since 2000 / 2010 / last 5 y."""
+    `splits` (dates) cut the sub-period table instead of since 2000 / 2010 / last 5 y; `plotly` the
+    tag that loads Plotly (`page.plotly_tag`; default: embedded)."""
     d = run.daily
     if not len(d):
         raise InputError("the run has no ready sessions to report", str(run.path), "run over a longer period")
@@ -187,9 +192,19 @@ def build_report_html(run: RunData, start=None, end=None, splits=None, benchmark
 
     ed = figures.equity_drawdown(net, run.dates)
     episode = {"depth": m.get("max_drawdown"), "trough": m.get("max_dd_trough")}
-    sections.append(Section("equity", "Equity and drawdown", figure_html(charts.equity_figure(ed, episode), "fig-equity"),
-                            "Equity compounds the daily net return (after costs) from 1 at the ready date; log scale, so equal "
-                            "vertical distances are equal percentage moves. Drawdown = equity / running peak − 1."))
+    regime = d["regime"].to_numpy(dtype=float)
+    shaded = np.isfinite(regime).any()
+    sections.append(Section("equity", "Equity and drawdown",
+                            figure_html(charts.equity_figure(ed, episode, regime if shaded else None), "fig-equity"),
+                            "Equity compounds the daily net return (after costs) from 1 at the start of the window shown "
+                            "(the close before its first session; the starting NAV for “all”; the window buttons above "
+                            "rebase it); log scale, so equal vertical "
+                            "distances are equal percentage moves. Drawdown = equity / running peak since the ready date − 1."
+                            + (" Shaded: the allocator's regime in force (yellow ELEVATED, orange STRESS, red CRISIS; "
+                               "unshaded NORMAL)." if shaded else "")
+                            + " Every time chart shares one time axis: zoom one, or use the window buttons, and all follow; "
+                            "before the last 10 years a chart draws each series' extremes and one session per "
+                            "bucket of ~1/600 of the history (hover values are the exact numbers of those sessions)."))
     sections.append(_periods_section(tables, ppy))
     checks = checks_section(manifest)
     if checks is not None:
@@ -221,7 +236,7 @@ def build_report_html(run: RunData, start=None, end=None, splits=None, benchmark
 
     rts = figures.risk_targeting_series(run.rt)
     if len(rts):
-        fig = charts.risk_targeting_figure(rts, run.target_vol, rtc.get("leverage_cap"), rtc.get("leverage_floor"))
+        fig = charts.risk_targeting_figure(rts, run.target_vol, rtc.get("leverage_cap"), rtc.get("leverage_floor"), run.dates)
         clipped = int(rts["clipped"].sum()) if "clipped" in rts else 0
         sections.append(Section("risk", "Risk targeting", figure_html(fig, "fig-risk"),
                                 f"At each rebalance L = clip(target / max(σ_unit, vol floor {rtc.get('vol_floor')}), floor, cap); "
@@ -238,7 +253,7 @@ def build_report_html(run: RunData, start=None, end=None, splits=None, benchmark
         sections.append(Section("allocator", "Allocator: regime and risk scalar", figure_html(charts.allocator_figure(al), "fig-allocator"),
                                 f"Profile {esc(cfg.get('allocator', {}).get('profile'))}. The scalar s (0 < s ≤ 1) scales the whole "
                                 f"book; it is decided at a rebalance from the previous one's state and is in force from the next "
-                                f"session on. Time in regime: {shares}; {num(rs_['transitions_per_year'], 1)} regime changes per year."))
+                                f"session on. Shaded: the regime (yellow ELEVATED, orange STRESS, red CRISIS). Time in regime: {shares}; {num(rs_['transitions_per_year'], 1)} regime changes per year."))
     else:
         sections.append(Section("allocator", "Allocator: regime and risk scalar",
                                 f"<p>The allocator is <b>{esc(run.allocator_mode)}</b> in this run: no regime, the scalar is 1.</p>"))
@@ -293,18 +308,43 @@ def build_report_html(run: RunData, start=None, end=None, splits=None, benchmark
     sub = (f"{esc(cfg.get('description') or cfg.get('name', ''))} · dataset {esc(run.manifest['data'].get('dataset'))} · "
            f"{esc(m.get('first_date'))} → {esc(m.get('last_date'))} ({esc(m.get('n_sessions'))} sessions, "
            f"{esc(run.manifest.get('n_rebalances'))} rebalances) · macrostack {esc(run.manifest.get('macrostack_version'))}")
+    span = (str(run.dates[0].date()), str(run.dates[-1].date()))
     return render_page(f"macrostack report — {run.run_id}", sub, _tiles(m, run.target_vol, verdict, tables["sub_periods"]),
-                       sections)
+                       sections, plotly=plotly, span=span,
+                       missing_hint=MISSING_HINT.format(run=esc(run.run_id)))
 
 
-def write_report(run_dir: Path, out: Path | None = None, start=None, end=None, splits=None, benchmark=None) -> Path:
+MISSING_HINT = ("The charts need the Plotly bundle beside this page (<code>plotly-*.min.js</code> in the run folder, "
+                "or <code>.assets/</code>), and it was not found: the page was copied or moved without it. Copy the "
+                "whole run folder, or write a self-contained page with <code>macrostack report {run} --embed</code>.")
+
+
+def plotly_for(run_dir: Path, out: Path, embed: bool) -> str:
+    """The tag that loads Plotly into the report `out` of the run in `run_dir`.
+
+    embed: in the page. A report in its run folder: the output folder's `.assets/plotly-<v>.min.js`
+    (written once) hard-linked into the run folder and loaded from there, so the run folder stays
+    self-contained (copy it anywhere) at the disk cost of one bundle per output folder; the run's
+    staging folder becomes the run folder by a rename, so the link moves with it. Elsewhere
+    (`--html`): `.assets/` beside the page."""
+    if embed:
+        return plotly_tag(None)
+    run_dir, out = Path(run_dir), Path(out)
+    if out.resolve().parent == run_dir.resolve():
+        return plotly_tag(run_dir.parent / ".assets", out, local=run_dir)
+    return plotly_tag(out.parent / ".assets", out)
+
+
+def write_report(run_dir: Path, out: Path | None = None, start=None, end=None, splits=None, benchmark=None,
+                 embed: bool = False) -> Path:
     """Write the HTML report of the run in `run_dir`; returns its path (default `run_dir/report.html`).
 
     start / end: the report covers only the ready sessions in [start, end] (every tile, table
     and chart, see `restricted`; default: the whole ready period) and so do the weights-by-stage
     heatmaps (default: the last 2 years of rebalances). The audit and manifest sections describe
-    the whole run. The file is self-contained
-    (Plotly JS embedded, no network access) and written atomically. splits: dates cutting the
+    the whole run. The page needs no network: Plotly JS is loaded from the run folder's link to the
+    output folder's `.assets/plotly-<version>.min.js` (written once, `plotly_for`), or embedded in
+    the page with `embed` (~4.8 MB more; for a file to send). Written atomically. splits: dates cutting the
     sub-period table (default: the manifest's table, since 2000 / 2010 / last 5 y). benchmark: (summary,
     table) of `benchmark.benchmark_of_run` to show instead of the run's own (`report --benchmark`).
     """
@@ -314,7 +354,7 @@ def write_report(run_dir: Path, out: Path | None = None, start=None, end=None, s
     if start is not None or end is not None:
         run = restricted(run, start, end)
     out = Path(out) if out is not None else run_dir / "report.html"
-    return write_page(out, build_report_html(run, start, end, splits, benchmark))
+    return write_page(out, build_report_html(run, start, end, splits, benchmark, plotly=plotly_for(run_dir, out, embed)))
 
 
 def _day(value, where: str) -> pd.Timestamp | None:

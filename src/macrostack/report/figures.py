@@ -20,7 +20,7 @@ from macrostack.metrics import drawdown, equity, monthly_returns, rolling_sharpe
 from macrostack.pnl import booked_returns
 
 __all__ = [
-    "thin_index",
+    "display_index",
     "change_index",
     "equity_drawdown",
     "rolling_stats",
@@ -39,17 +39,38 @@ __all__ = [
 ]
 
 
-def thin_index(n: int, max_points: int = 4000) -> np.ndarray:
-    """Indices `0, k, 2k, ..., n-1` with `k = ceil(n / max_points)`: at most ~max_points, last kept.
+def display_index(dates, extremes=(), full_years: float = 10.0, buckets: int = 600) -> np.ndarray:
+    """Indices of the sessions a time chart draws: a subset of the series, never a changed value.
 
-    For plotting slow-moving daily series (rolling windows, exposures) without sending
-    17,500 points per trace; the last session is always included.
+    Every session of the last `full_years` calendar years before the last date (what the 1y /
+    5y / 10y buttons show, at full resolution); before that, the sessions are cut into at most
+    `buckets` runs of equal length and each run keeps its first session and, for each array of
+    `extremes` (same length as `dates`; NaN ignored), the session of its minimum and maximum. So
+    the whole-period view keeps every peak and trough (e.g. the maximum drawdown) while sending
+    a few thousand points instead of 17,500. Sorted, unique; the first and last session always in,
+    and the session before the full-resolution part (a 10-year window's equity is rebased at its close).
     """
-    if n <= max_points:
+    d = np.asarray(pd.DatetimeIndex(dates), dtype="datetime64[D]")
+    n = d.size
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    cut = np.datetime64(pd.Timestamp(d[-1]) - pd.DateOffset(years=full_years), "D") if full_years else d[-1]
+    m = int(np.searchsorted(d, cut, side="left"))  # sessions [0, m) are thinned
+    if m <= buckets:
         return np.arange(n)
-    step = int(np.ceil(n / max_points))
-    idx = np.arange(0, n, step)
-    return idx if idx[-1] == n - 1 else np.append(idx, n - 1)
+    size = int(np.ceil(m / buckets))
+    starts = np.arange(0, m, size)
+    keep = [starts, np.arange(m - 1, n), [n - 1]]  # m - 1: the close a 10-year window is rebased at
+    pad = starts.size * size - m
+    for values in extremes:
+        v = np.asarray(values, dtype=np.float64)[:m]
+        block = np.concatenate([v, np.full(pad, np.nan)]).reshape(starts.size, size)
+        finite = np.isfinite(block)
+        rows = finite.any(axis=1)
+        lo = np.argmin(np.where(finite, block, np.inf), axis=1)
+        hi = np.argmax(np.where(finite, block, -np.inf), axis=1)
+        keep += [(starts + lo)[rows], (starts + hi)[rows]]
+    return np.unique(np.concatenate(keep).astype(np.int64))
 
 
 def change_index(values: np.ndarray, include_last: bool = True) -> np.ndarray:

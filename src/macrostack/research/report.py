@@ -19,7 +19,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from macrostack.report.charts import _dates, _layout
-from macrostack.report.page import Section, esc, figure_html, num, pct, render_page, table, tile, write_page
+from macrostack.report.page import Section, esc, figure_html, num, pct, plotly_tag, render_page, table, tile, write_page
 
 TOP = 5
 
@@ -75,7 +75,7 @@ def _label(row, varied: list[str]) -> str:
 
 
 def build_sweep_html(meta: dict, points: pd.DataFrame, returns: pd.DataFrame, robustness: dict | None = None,
-                     walkforward: dict | None = None) -> str:
+                     walkforward: dict | None = None, plotly: str | None = None) -> str:
     varied = meta["varied"]
     frame = varied_frame(points, varied)
     best = frame.sort_values("sharpe", ascending=False)
@@ -111,7 +111,9 @@ def build_sweep_html(meta: dict, points: pd.DataFrame, returns: pd.DataFrame, ro
                           f"in-sample {num(walkforward['is_sharpe'])}"))
         sections.append(walkforward_section(walkforward, returns))
     sub = f"{esc(meta['sweep_id'])} · base {esc(meta['spec']['base'])} · varied: {esc(', '.join(varied))}"
-    return render_page(f"macrostack sweep — {meta['sweep_id']}", sub, "".join(tiles), sections)
+    return render_page(f"macrostack sweep — {meta['sweep_id']}", sub, "".join(tiles), sections, plotly=plotly,
+                       missing_hint="The charts need the Plotly bundle in the output folder's <code>.assets/</code>, and "
+                                    "it was not found: the page was copied or moved without it.")
 
 
 def robustness_sections(rob: dict) -> list[Section]:
@@ -149,10 +151,16 @@ def walkforward_section(wf: dict, returns: pd.DataFrame) -> Section:
 
 
 def write_sweep_html(folder: Path, robustness: dict | None = None, walkforward: dict | None = None,
-                     path: Path | None = None) -> Path:
+                     path: Path | None = None, embed: bool = False) -> Path:
+    """Write sweep.html (default `OUT/sweeps/<id>/sweep.html`), loading Plotly JS from the sweep
+    folder's hard link to the output folder's `OUT/.assets/plotly-<v>.min.js` (beside a custom
+    `path`: its own `.assets/`), or embedded."""
     from macrostack.research.results import read_points, read_returns, read_sweep_file
 
     meta, points = read_sweep_file(folder), read_points(folder)
     ok = points[points["status"] == "ok"].sort_values("sharpe", ascending=False)
     returns = read_returns(folder, list(ok["config_hash"].head(TOP)))
-    return write_page(path or folder / "sweep.html", build_sweep_html(meta, points, returns, robustness, walkforward))
+    page = Path(path) if path is not None else Path(folder) / "sweep.html"
+    assets = Path(folder).parent.parent / ".assets" if path is None else page.parent / ".assets"
+    tag = plotly_tag(None if embed else assets, page, local=Path(folder) if path is None else None)
+    return write_page(page, build_sweep_html(meta, points, returns, robustness, walkforward, plotly=tag))
