@@ -15,7 +15,7 @@ from macrostack import __version__
 from macrostack.audit import audit_run
 from macrostack.config import StackConfig, load_config
 from macrostack.data.ingest import ensure_default_dataset
-from macrostack.data.check import quality_evidence
+from macrostack.data.check import run_quality_evidence
 from macrostack.data.market import load_market_data
 from macrostack.data.quality import LEVEL_BASIS, flagged_pnl, run_universe, session_mask
 from macrostack.data.store import DEFAULT_DATASET, MarketStore
@@ -106,7 +106,7 @@ def run_data_quality(cfg: StackConfig, md, held: np.ndarray, start: int, store: 
     with MarketStore(store, read_only=True) as st:
         ins = st.instruments(cfg.data.dataset)
         _, excluded = run_universe(ins, cfg.data.universe, cfg.data.allow_level_returns, cfg.data.dataset)
-        evidence = quality_evidence(st, cfg.data.dataset, list(md.symbols))
+        evidence = run_quality_evidence(st, cfg.data.dataset, list(md.symbols))
     level = [s for s, b in zip(ins["symbol"], ins["return_basis"]) if b == LEVEL_BASIS and s in set(md.symbols)]
     mask = session_mask(evidence, md.dates, md.symbols, level)
     return {"flagged_pnl": flagged_pnl(held, md.returns, mask, start), "excluded": excluded,
