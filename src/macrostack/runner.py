@@ -31,7 +31,7 @@ from macrostack.runs.address import resolve_run, runs_dir
 from macrostack.runs.artifacts import read_json, read_table, write_json, write_table
 from macrostack.runs.directory import check_replace, clean_stale, out_lock, publish, stage
 from macrostack.runs.ids import check_run_id, inside
-from macrostack.runs.panels import write_panels
+from macrostack.runs.panels import panels_intact, write_panels
 from macrostack.runs.writer import write_ledger
 from macrostack.simulate import Ledger, check_history, simulate, warmup_sessions
 
@@ -239,11 +239,14 @@ def run_stack(config: str | Path | StackConfig = "core", *, start=None, end=None
     try:
         tell("artifacts")
         manifest["market_panels"] = write_panels(out, tmp, md.dates, md.symbols, md.returns, md.field("cost"))
-        write_ledger(tmp, ledger, cfg.execution.lag)
-        write_table(tmp / "sleeves.parquet", sleeves_frame(ledger.dates, parts))
+        written = {"sleeves.parquet": sleeves_frame(ledger.dates, parts)}  # the audit reads these, not the files
+        write_ledger(tmp, ledger, cfg.execution.lag, keep=written)
+        write_table(tmp / "sleeves.parquet", written["sleeves.parquet"])
         write_json(tmp / "manifest.json", manifest)
         tell("audit")
-        audit = audit_run(tmp, read_json(tmp / "manifest.json"))
+        panels = ({"returns": md.returns, "costs": md.field("cost")}
+                  if panels_intact(out, tmp, manifest["market_panels"]) else None)
+        audit = audit_run(tmp, read_json(tmp / "manifest.json"), tables=written, panels=panels)
         manifest["audit"] = audit["verdict"]
         write_json(tmp / "manifest.json", manifest)
         if report:
