@@ -38,6 +38,10 @@ from enum import IntEnum
 import numpy as np
 from numba import njit
 
+from macrostack.kernels import preload_blas
+
+preload_blas()  # before numba's first compile: its BLAS probe would import all of scipy.linalg
+
 from macrostack.layers.allocator.profiles import RiskProfile
 from macrostack.layers.allocator.state import (
     CORR_LONG,

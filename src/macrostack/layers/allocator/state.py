@@ -19,6 +19,10 @@ import math
 
 import numpy as np
 from numba import njit
+
+from macrostack.kernels import preload_blas
+
+preload_blas()  # before numba's first compile: its BLAS probe would import all of scipy.linalg
 from numpy.lib.stride_tricks import sliding_window_view
 
 from macrostack.data.calendar import SESSIONS_PER_YEAR
