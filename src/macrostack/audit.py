@@ -61,7 +61,7 @@ class RunFiles:
     def __init__(self, path: Path, manifest: dict, tables: dict[str, pd.DataFrame] | None = None,
                  panels: dict[str, np.ndarray] | None = None):
         """`tables` (file name relative to `path` → the frame just encoded into that file) and
-        `panels` ("returns", "costs" → the arrays whose sha256 is the manifest's market_panels)
+        `panels` ("returns", "costs" → the arrays the run just hashed into the manifest's market_panels)
         let a run audit what it wrote without decoding it again; every other table is read
         from `path`. `macrostack audit RUN` passes neither: everything is read from disk."""
         self.path = path
@@ -98,7 +98,7 @@ class RunFiles:
             self.returns = self._session_panel("returns.parquet")
             self.costs = self._session_panel("costs.parquet")
         key = manifest.get("market_panels")  # sha256 of the panels the run used (runs made before it have none)
-        if key is not None and panels_key(self.dates, self.symbols, self.returns, self.costs) != key:
+        if key is not None and panels is None and panels_key(self.dates, self.symbols, self.returns, self.costs) != key:
             raise InputError("returns.parquet or costs.parquet differ from the market data the run used "
                              "(their sha256 is not the manifest's market_panels)", str(path), RESTORE)
         self.rt = self._rebalance_table("risk_targeting")
