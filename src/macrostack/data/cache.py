@@ -93,3 +93,52 @@ def json_array(data) -> np.ndarray:
 
 def array_json(arr: np.ndarray):
     return json.loads(arr.tobytes().decode())
+
+
+def read_arrays(store_path: Path, content_hash: str, name: str, mmap: bool = False) -> dict[str, np.ndarray] | None:
+    """The arrays of a folder entry (one `.npy` file each, so any of them can be memory-mapped
+    with `mmap`), or None when absent or damaged."""
+    folder = cache_root(store_path) / content_hash / name
+    try:
+        names = json.loads((folder / "arrays.json").read_text())
+        return {k: np.load(folder / f"{k}.npy", mmap_mode="r" if mmap else None, allow_pickle=False) for k in names}
+    except FileNotFoundError:
+        return None
+    except Exception:  # damaged: recompute and replace
+        return None
+
+
+def write_arrays(store_path: Path, content_hash: str, name: str, arrays: dict[str, np.ndarray],
+                 live_hashes: set[str] | None = None) -> None:
+    """Write a folder entry whole: a temporary folder renamed into place (a concurrent writer of
+    the same key wrote the same arrays: the first rename wins). Nothing where not writable."""
+    root = cache_root(store_path)
+    parent = root / content_hash
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=parent))
+        try:
+            for k, v in arrays.items():
+                np.save(tmp / f"{k}.npy", np.asarray(v), allow_pickle=False)
+            (tmp / "arrays.json").write_text(json.dumps(list(arrays)))  # last: its presence means complete
+            final = parent / name
+            if final.exists():  # damaged (we were asked to recompute it) or written meanwhile
+                shutil.rmtree(final, ignore_errors=True)
+            try:
+                tmp.rename(final)
+            except OSError:
+                if not (final / "arrays.json").is_file():
+                    raise
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        if live_hashes is not None:
+            for other in root.iterdir():
+                if other.is_dir() and other.name not in live_hashes:
+                    shutil.rmtree(other, ignore_errors=True)
+    except OSError:
+        return
+
+
+def live_hashes(store) -> set[str]:
+    """The content hashes of the datasets a store holds (cache folders of others are stale)."""
+    return set(store.con.execute("SELECT content_hash FROM datasets").fetchnumpy()["content_hash"].tolist())
