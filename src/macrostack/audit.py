@@ -59,15 +59,18 @@ class RunFiles:
     missing, unreadable, short of a column or a row, or its dates disagree with the others."""
 
     def __init__(self, path: Path, manifest: dict, tables: dict[str, pd.DataFrame] | None = None,
-                 panels: dict[str, np.ndarray] | None = None):
+                 panels: dict[str, np.ndarray] | None = None, check_files: bool = True):
         """`tables` (file name relative to `path` → the frame just encoded into that file) and
         `panels` ("returns", "costs" → the arrays the run just hashed into the manifest's market_panels)
         let a run audit what it wrote without decoding it again; every other table is read
-        from `path`. `macrostack audit RUN` passes neither: everything is read from disk."""
+        from `path`. `macrostack audit RUN` passes neither: everything is read from disk.
+        `check_files=False`: the caller checks the files' footers (`check_run_tables`) itself,
+        once they are written (a run writes them while its audit reads `tables`)."""
         self.path = path
         self.manifest = manifest
         self._tables = tables or {}
-        check_run_tables(path, manifest)
+        if check_files:
+            check_run_tables(path, manifest)
         self.cfg = parse_config(manifest["config"], f"{path}/manifest.json")
         tables = expected_tables(manifest)
         w = self._read("weights.parquet")
@@ -271,10 +274,11 @@ QUESTIONS = [
 
 
 def audit_run(path: Path, manifest: dict, write: bool = True, tables: dict[str, pd.DataFrame] | None = None,
-              panels: dict[str, np.ndarray] | None = None) -> dict:
+              panels: dict[str, np.ndarray] | None = None, check_files: bool = True) -> dict:
     """Run every check on the artifacts in `path`; write audit.json and audit.md there if `write`.
-    `tables`, `panels`: what a run just wrote there, audited without decoding it (`RunFiles`)."""
-    checks = run_checks(RunFiles(path, manifest, tables, panels))
+    `tables`, `panels`, `check_files`: what a run just wrote there, audited without decoding it
+    (`RunFiles`)."""
+    checks = run_checks(RunFiles(path, manifest, tables, panels, check_files))
     by_number = {c.number: c for c in checks}
     answers = []
     for question, numbers in QUESTIONS:

@@ -6,6 +6,7 @@ import hashlib
 import json
 import shutil
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +29,7 @@ from macrostack.risk_forecast import risk_forecast_check
 from macrostack.runs import catalog
 from macrostack.attribution import attribute, sleeve_contributions, sleeve_summary, sleeves_frame
 from macrostack.runs.address import resolve_run, runs_dir
-from macrostack.runs.artifacts import read_json, read_table, write_json, write_table
+from macrostack.runs.artifacts import check_run_tables, read_json, read_table, write_json, write_table
 from macrostack.runs.directory import check_replace, clean_stale, out_lock, publish, stage
 from macrostack.runs.ids import check_run_id, inside
 from macrostack.runs.panels import panels_intact, write_panels
@@ -265,13 +266,24 @@ def run_stack(config: str | Path | StackConfig = "core", *, start=None, end=None
         tell("artifacts")
         manifest["market_panels"] = write_panels(out, tmp, md.dates, md.symbols, md.returns, md.field("cost"))
         written = {"sleeves.parquet": sleeves_frame(ledger.dates, parts)}  # the audit reads these, not the files
-        write_ledger(tmp, ledger, cfg.execution.lag, keep=written)
-        write_table(tmp / "sleeves.parquet", written["sleeves.parquet"])
-        write_json(tmp / "manifest.json", manifest)
-        tell("audit")
-        panels = ({"returns": md.returns, "costs": md.field("cost")}
-                  if panels_intact(out, tmp, manifest["market_panels"]) else None)
-        audit = audit_run(tmp, read_json(tmp / "manifest.json"), tables=written, panels=panels)
+        writes = []
+        # One thread encodes and writes the tables (Arrow releases the GIL) while the audit checks
+        # the same frames in memory; the files' footers are checked once they are all written.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            def write_async(path: Path, frame) -> None:
+                writes.append(pool.submit(write_table, path, frame))
+
+            write_ledger(tmp, ledger, cfg.execution.lag, keep=written, writer=write_async)
+            write_async(tmp / "sleeves.parquet", written["sleeves.parquet"])
+            write_json(tmp / "manifest.json", manifest)
+            tell("audit")
+            panels = ({"returns": md.returns, "costs": md.field("cost")}
+                      if panels_intact(out, tmp, manifest["market_panels"]) else None)
+            audited = read_json(tmp / "manifest.json")
+            audit = audit_run(tmp, audited, tables=written, panels=panels, check_files=False)
+            for done in writes:
+                done.result()
+        check_run_tables(tmp, audited)
         manifest["audit"] = audit["verdict"]
         write_json(tmp / "manifest.json", manifest)
         if report:

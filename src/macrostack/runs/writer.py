@@ -27,11 +27,12 @@ def _in_force(ledger: Ledger, per_rebalance: np.ndarray, lag: int) -> np.ndarray
     return out
 
 
-def write_ledger(tmp: Path, ledger: Ledger, lag: int, keep: dict | None = None) -> None:
+def write_ledger(tmp: Path, ledger: Ledger, lag: int, keep: dict | None = None, writer=write_table) -> None:
     """Write the ledger's tables into `tmp`; `keep` (a dict) receives each frame written, by its
-    path relative to `tmp`, so that the run's audit reads what was encoded instead of decoding it."""
+    path relative to `tmp`, so that the run's audit reads what was encoded instead of decoding it.
+    `writer(path, frame)` writes one table (a run passes one that queues it on a thread)."""
     def write(name: str, frame: pd.DataFrame) -> None:
-        write_table(tmp / name, frame)
+        writer(tmp / name, frame)
         if keep is not None:
             keep[name] = frame
 
