@@ -143,8 +143,11 @@ def _cache_key(dataset: str, content_hash: str, symbols, start_d, end_d, warmup:
     """The panels of one request, computed once per dataset content (`macrostack.data.cache`)."""
     import sys
 
+    from macrostack.data import calendar, store
+
+    code = cache.code_fingerprint(sys.modules[__name__], calendar, store)  # the loading code, its queries, `asof`
     return "panels-" + cache.entry_key(dataset, content_hash, "\x1e".join(symbols), str(start_d), str(end_d),
-                                       str(int(warmup)), "\x1e".join(fields), cache.code_fingerprint(sys.modules[__name__]))
+                                       str(int(warmup)), "\x1e".join(fields), code)
 
 
 def _load_panels(store: MarketStore, dataset: str, symbols: list[str], start_d, end_d, warmup: int, fields,
