@@ -58,47 +58,83 @@ class RunFiles:
     """The artifacts of one run directory, as arrays. InputError (naming the file) when a table is
     missing, unreadable, short of a column or a row, or its dates disagree with the others."""
 
-    def __init__(self, path: Path, manifest: dict):
+    def __init__(self, path: Path, manifest: dict, tables: dict[str, pd.DataFrame] | None = None,
+                 panels: dict[str, np.ndarray] | None = None, check_files: bool = True):
+        """`tables` (file name relative to `path` → the frame just encoded into that file) and
+        `panels` ("returns", "costs" → the arrays the run just hashed into the manifest's market_panels)
+        let a run audit what it wrote without decoding it again; every other table is read
+        from `path`. `macrostack audit RUN` passes neither: everything is read from disk.
+        `check_files=False`: the caller checks the files' footers (`check_run_tables`) itself,
+        once they are written (a run writes them while its audit reads `tables`)."""
         self.path = path
         self.manifest = manifest
-        check_run_tables(path, manifest)
+        self._tables = tables or {}
+        if check_files:
+            check_run_tables(path, manifest)
         self.cfg = parse_config(manifest["config"], f"{path}/manifest.json")
         tables = expected_tables(manifest)
-        w = read_table(path / "weights.parquet")
+        w = self._read("weights.parquet")
         self.symbols = list(manifest["data"]["symbols"])
         self.reb_dates = pd.DatetimeIndex(pd.unique(w["date"]))
         n_reb, n = len(self.reb_dates), len(self.symbols)
         if n_reb != manifest["n_rebalances"]:
             raise InputError(f"{n_reb} rebalance dates, the manifest says {manifest['n_rebalances']}",
                              str(path / "weights.parquet"), RESTORE)
-        self.stage_counts = w.groupby("stage", observed=True).size().to_dict()
-        uneven = [str(s) for s, k in self.stage_counts.items() if k != n_reb * n]
+        # The rows of each stage in file order (what a groupby gives, without its sort and copies).
+        codes, names = pd.factorize(w["stage"], sort=False)
+        counts = np.bincount(codes[codes >= 0], minlength=len(names))
+        self.stage_counts = {str(s): int(k) for s, k in zip(names, counts) if k}
+        uneven = [s for s, k in self.stage_counts.items() if k != n_reb * n]
         if uneven:
             raise InputError(f"stage(s) {uneven[:3]} lack rows (expected {n_reb} rebalances × {n} symbols)",
                              str(path / "weights.parquet"), RESTORE)
-        self.stages = {str(s): g["weight"].to_numpy().reshape(n_reb, n) for s, g in w.groupby("stage", observed=True)}
-        self.daily = read_table(path / "daily.parquet")
+        weight = w["weight"].to_numpy()
+        contiguous = len(names) * n_reb * n == len(codes) and (codes == np.repeat(np.arange(len(names)), n_reb * n)).all()
+        self.stages = {str(s): (weight[k * n_reb * n:(k + 1) * n_reb * n] if contiguous else weight[codes == k]).reshape(n_reb, n)
+                       for k, s in enumerate(names)}
+        self.daily = self._read("daily.parquet")
         self.dates = pd.DatetimeIndex(self.daily["date"])
-        self.held = read_session_panel(path / "positions.parquet", self.symbols, self.dates)
-        self.returns = read_session_panel(path / "returns.parquet", self.symbols, self.dates)
-        self.costs = read_session_panel(path / "costs.parquet", self.symbols, self.dates)
+        self.held = self._session_panel("positions.parquet")
+        if panels is not None:  # in the layout a table read from disk has, so both audits compute alike
+            self.returns, self.costs = np.asfortranarray(panels["returns"]), np.asfortranarray(panels["costs"])
+        else:
+            self.returns = self._session_panel("returns.parquet")
+            self.costs = self._session_panel("costs.parquet")
         key = manifest.get("market_panels")  # sha256 of the panels the run used (runs made before it have none)
-        if key is not None and panels_key(self.dates, self.symbols, self.returns, self.costs) != key:
+        if key is not None and panels is None and panels_key(self.dates, self.symbols, self.returns, self.costs) != key:
             raise InputError("returns.parquet or costs.parquet differ from the market data the run used "
                              "(their sha256 is not the manifest's market_panels)", str(path), RESTORE)
         self.rt = self._rebalance_table("risk_targeting")
         self.alloc = self._rebalance_table("allocator")
-        self.events = read_table(path / "layers" / "execution_events.parquet")
+        self.events = self._read("layers/execution_events.parquet")
         self._check_events()
         self.reb_idx = self.dates.get_indexer(self.reb_dates)
         self.sleeves = None
         if "sleeves.parquet" in tables:
-            self.sleeves = read_table(path / "sleeves.parquet", list(tables["sleeves.parquet"][0]))
+            self.sleeves = self._read("sleeves.parquet", list(tables["sleeves.parquet"][0]))
             check_dates(self.sleeves, self.dates, path / "sleeves.parquet", "daily.parquet")
+
+    def _read(self, name: str, columns: list[str] | None = None) -> pd.DataFrame:
+        frame = self._tables.get(name)
+        if frame is None:
+            return read_table(self.path / name, columns)
+        if columns is None:
+            return frame
+        missing = [c for c in columns if c not in frame.columns]
+        if missing:
+            raise InputError(f"missing column(s) {missing[:5]}", str(self.path / name), RESTORE)
+        return frame[list(columns)]
+
+    def _session_panel(self, name: str) -> np.ndarray:
+        if name not in self._tables:
+            return read_session_panel(self.path / name, self.symbols, self.dates)
+        frame = self._read(name, ["date", *self.symbols])
+        check_dates(frame, self.dates, self.path / name, "daily.parquet")
+        return np.asfortranarray(frame[list(self.symbols)].to_numpy())  # as read from disk (column-major)
 
     def _rebalance_table(self, layer: str) -> pd.DataFrame:
         path = self.path / "layers" / f"{layer}.parquet"
-        frame = read_table(path)
+        frame = self._read(f"layers/{layer}.parquet")
         check_dates(frame, self.reb_dates, path, "the rebalances of weights.parquet")
         return frame
 
@@ -237,9 +273,12 @@ QUESTIONS = [
 ]
 
 
-def audit_run(path: Path, manifest: dict, write: bool = True) -> dict:
-    """Run every check on the artifacts in `path`; write audit.json and audit.md there if `write`."""
-    checks = run_checks(RunFiles(path, manifest))
+def audit_run(path: Path, manifest: dict, write: bool = True, tables: dict[str, pd.DataFrame] | None = None,
+              panels: dict[str, np.ndarray] | None = None, check_files: bool = True) -> dict:
+    """Run every check on the artifacts in `path`; write audit.json and audit.md there if `write`.
+    `tables`, `panels`, `check_files`: what a run just wrote there, audited without decoding it
+    (`RunFiles`)."""
+    checks = run_checks(RunFiles(path, manifest, tables, panels, check_files))
     by_number = {c.number: c for c in checks}
     answers = []
     for question, numbers in QUESTIONS:

@@ -10,6 +10,10 @@ import numpy as np
 import pandas as pd
 from numba import njit
 
+from macrostack.kernels import preload_blas
+
+preload_blas()  # before numba's first compile: its BLAS probe would import all of scipy.linalg
+
 
 @njit(cache=True, nogil=True)
 def _cumsum_rows(x, out):

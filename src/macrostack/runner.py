@@ -6,6 +6,7 @@ import hashlib
 import json
 import shutil
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from macrostack import __version__
 from macrostack.audit import audit_run
 from macrostack.config import StackConfig, load_config
 from macrostack.data.ingest import ensure_default_dataset
-from macrostack.data.check import quality_evidence
+from macrostack.data.check import run_quality_evidence
 from macrostack.data.market import load_market_data
 from macrostack.data.quality import LEVEL_BASIS, flagged_pnl, run_universe, session_mask
 from macrostack.data.store import DEFAULT_DATASET, MarketStore
@@ -30,10 +31,10 @@ from macrostack.benchmark import benchmark_view
 from macrostack.runs import catalog
 from macrostack.attribution import attribute, sleeve_contributions, sleeve_summary, sleeves_frame
 from macrostack.runs.address import resolve_run, runs_dir
-from macrostack.runs.artifacts import read_json, read_table, write_json, write_table
+from macrostack.runs.artifacts import check_run_tables, read_json, read_table, write_json, write_table
 from macrostack.runs.directory import check_replace, clean_stale, out_lock, publish, stage
 from macrostack.runs.ids import check_run_id, inside
-from macrostack.runs.panels import write_panels
+from macrostack.runs.panels import panels_intact, write_panels
 from macrostack.runs.writer import write_ledger
 from macrostack.simulate import Ledger, check_history, simulate, warmup_sessions
 
@@ -89,26 +90,48 @@ def market_data(cfg: StackConfig, st: MarketStore):
                             warmup=warmup_sessions(cfg), fields=needed_fields(cfg), include_derived=uses_derived(cfg))
 
 
+def _open_store(cfg: StackConfig, store: Path | None, progress=None) -> MarketStore:
+    """The store, read-only, holding the config's dataset (the default one is ingested on first
+    use), opened once for everything a run reads from it."""
+    if cfg.data.dataset == DEFAULT_DATASET:
+        try:
+            st = MarketStore(store, read_only=True)
+        except InputError:  # no store yet (or not one: ensure_default_dataset says so)
+            st = None
+        if st is not None and st.has_dataset(DEFAULT_DATASET):
+            return st
+        if st is not None:
+            st.close()
+        ensure_default_dataset(store, progress=progress)
+    return MarketStore(store, read_only=True)
+
+
 def load_run_data(cfg: StackConfig, store: Path | None = None, progress=None):
     """MarketData for a config: the default dataset is ingested on first use; warm-up included.
     Instruments with level-based returns are left out unless `data.allow_level_returns`
     (`quality.run_universe`; `run_data_quality` lists them)."""
-    if cfg.data.dataset == DEFAULT_DATASET:
-        ensure_default_dataset(store, progress=progress)
-    with MarketStore(store, read_only=True) as st:
+    with _open_store(cfg, store, progress) as st:
         md = market_data(cfg, st)
     check_history(cfg, md)
     return md
 
 
-def run_data_quality(cfg: StackConfig, md, held: np.ndarray, start: int, store: Path | None = None) -> dict:
+def _quality_inputs(cfg: StackConfig, md, st: MarketStore) -> tuple:
+    """What `run_data_quality` reads from the store: the dataset's instruments and the evidence."""
+    return st.instruments(cfg.data.dataset), run_quality_evidence(st, cfg.data.dataset, list(md.symbols))
+
+
+def run_data_quality(cfg: StackConfig, md, held: np.ndarray, start: int, store: Path | None = None,
+                     inputs: tuple | None = None) -> dict:
     """The manifest's `data_quality`: the instruments excluded (and why), the quality evidence
     of the run's instruments over their whole stored history (`macrostack.data.quality`), and
-    the share of the run's gross P&L earned on flagged instrument-sessions from `start` on."""
-    with MarketStore(store, read_only=True) as st:
-        ins = st.instruments(cfg.data.dataset)
-        _, excluded = run_universe(ins, cfg.data.universe, cfg.data.allow_level_returns, cfg.data.dataset)
-        evidence = quality_evidence(st, cfg.data.dataset, list(md.symbols))
+    the share of the run's gross P&L earned on flagged instrument-sessions from `start` on.
+    `inputs`: `_quality_inputs`, read while the run had the store open (else it is opened)."""
+    if inputs is None:
+        with MarketStore(store, read_only=True) as st:
+            inputs = _quality_inputs(cfg, md, st)
+    ins, evidence = inputs
+    _, excluded = run_universe(ins, cfg.data.universe, cfg.data.allow_level_returns, cfg.data.dataset)
     level = [s for s, b in zip(ins["symbol"], ins["return_basis"]) if b == LEVEL_BASIS and s in set(md.symbols)]
     mask = session_mask(evidence, md.dates, md.symbols, level)
     return {"flagged_pnl": flagged_pnl(held, md.returns, mask, start), "excluded": excluded,
@@ -215,7 +238,10 @@ def run_stack(config: str | Path | StackConfig = "core", *, start=None, end=None
     if run_id is not None:
         _final_folder(out, run_id, force)
     tell("load market data")
-    md = load_run_data(cfg, store, lambda n, text: tell(f"first run: ingest {DEFAULT_DATASET}: {text}"))
+    with _open_store(cfg, store, lambda n, text: tell(f"first run: ingest {DEFAULT_DATASET}: {text}")) as st:
+        md = market_data(cfg, st)
+        quality_inputs = _quality_inputs(cfg, md, st)
+    check_history(cfg, md)
     t_load = time.perf_counter() - t0
     run_id = run_id or check_run_id(default_run_id(cfg, md.data_hash), "config name")
     final = _final_folder(out, run_id, force)
@@ -236,7 +262,7 @@ def run_stack(config: str | Path | StackConfig = "core", *, start=None, end=None
                       cfg.execution.lag, cfg.execution.holding)
     attribution = sleeve_summary(parts, start_idx, metrics["periods_per_year"])
     tell("data quality and risk forecasts")
-    data_quality = run_data_quality(cfg, md, ledger.held, start_idx, store)
+    data_quality = run_data_quality(cfg, md, ledger.held, start_idx, inputs=quality_inputs)
     risk_forecast = run_risk_forecast(cfg, md, ledger, start_idx)
     tell("risk views" + (f" and benchmark {benchmark}" if benchmark else ""))
     views, views_manifest = run_risk_views(cfg, md, ledger, sleeve_parts, start_idx, metrics["periods_per_year"])
@@ -264,13 +290,27 @@ def run_stack(config: str | Path | StackConfig = "core", *, start=None, end=None
     try:
         tell("artifacts")
         manifest["market_panels"] = write_panels(out, tmp, md.dates, md.symbols, md.returns, md.field("cost"))
-        write_ledger(tmp, ledger, cfg.execution.lag)
-        write_table(tmp / "sleeves.parquet", sleeves_frame(ledger.dates, parts))
-        for name, frame in views.items():
-            write_table(tmp / "layers" / f"{name}.parquet", frame)
-        write_json(tmp / "manifest.json", manifest)
-        tell("audit")
-        audit = audit_run(tmp, read_json(tmp / "manifest.json"))
+        written = {"sleeves.parquet": sleeves_frame(ledger.dates, parts)}  # the audit reads these, not the files
+        writes = []
+        # One thread encodes and writes the tables (Arrow releases the GIL) while the audit checks
+        # the same frames in memory; the files' footers are checked once they are all written.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            def write_async(path: Path, frame) -> None:
+                writes.append(pool.submit(write_table, path, frame))
+
+            write_ledger(tmp, ledger, cfg.execution.lag, keep=written, writer=write_async)
+            write_async(tmp / "sleeves.parquet", written["sleeves.parquet"])
+            for name, frame in views.items():  # risk views: layer tables the audit does not check
+                write_async(tmp / "layers" / f"{name}.parquet", frame)
+            write_json(tmp / "manifest.json", manifest)
+            tell("audit")
+            panels = ({"returns": md.returns, "costs": md.field("cost")}
+                      if panels_intact(out, tmp, manifest["market_panels"]) else None)
+            audited = read_json(tmp / "manifest.json")
+            audit = audit_run(tmp, audited, tables=written, panels=panels, check_files=False)
+            for done in writes:
+                done.result()
+        check_run_tables(tmp, audited)
         manifest["audit"] = audit["verdict"]
         write_json(tmp / "manifest.json", manifest)
         if report:

@@ -21,8 +21,13 @@ day, a contract price ×10 in a session) never get here: ingest refuses them
 
 from __future__ import annotations
 
+import sys
+from dataclasses import dataclass
+
+import numpy as np
 import pandas as pd
 
+from macrostack.data import quality
 from macrostack.data.quality import QualityEvidence, assess
 from macrostack.data.store import MarketStore
 
@@ -49,6 +54,45 @@ def quality_evidence(store: MarketStore, dataset: str, symbols: list[str] | None
     if symbols is not None:
         ins = ins[ins["symbol"].isin(symbols)]
     return assess(store.bars(dataset, symbols, ["ret"]), ins)
+
+
+@dataclass(frozen=True)
+class StoredEvidence:
+    """What a run reads of `QualityEvidence` (its manifest and flagged bars), as cached."""
+
+    manifest_data: dict
+    flagged: pd.DataFrame
+
+    def manifest(self) -> dict:
+        return self.manifest_data
+
+
+def run_quality_evidence(store: MarketStore, dataset: str, symbols: list[str]):
+    """`quality_evidence(store, dataset, symbols)` as a run reads it (`.manifest()`, `.flagged`),
+    computed once per dataset content and symbol set and cached beside the store
+    (`macrostack.data.cache`); identical to computing it (same code, a JSON round trip of
+    plain Python values)."""
+    from macrostack.data import cache
+
+    content_hash = str(store.require_dataset(dataset)["content_hash"])
+    wanted = sorted(set(symbols))
+    name = "quality-" + cache.entry_key(dataset, content_hash, "\x1e".join(wanted),
+                                        cache.code_fingerprint(quality, sys.modules[__name__]))
+    hit = cache.read_entry(store.path, content_hash, name)
+    if hit is not None:
+        names = np.asarray(cache.array_json(hit["symbols"]), dtype=object)
+        flagged = pd.DataFrame({"symbol": names[hit["flag_symbol"]],
+                                "date": hit["flag_date"].astype("datetime64[D]")})
+        return StoredEvidence(cache.array_json(hit["manifest"]), flagged)
+    evidence = quality_evidence(store, dataset, symbols)
+    manifest = evidence.manifest()
+    codes, names = pd.factorize(evidence.flagged["symbol"], sort=True)
+    live = set(store.con.execute("SELECT content_hash FROM datasets").fetchnumpy()["content_hash"].tolist())
+    cache.write_entry(store.path, content_hash, name, {
+        "manifest": cache.json_array(manifest), "symbols": cache.json_array([str(s) for s in names]),
+        "flag_symbol": codes.astype(np.int32),
+        "flag_date": evidence.flagged["date"].to_numpy().astype("datetime64[D]").astype(np.int64)}, live)
+    return StoredEvidence(manifest, evidence.flagged)
 
 
 QUALITY_COLUMNS = ("listing_date", "pre_listing", "longest_zero_run", "zero_share", "stale_sessions", "smoothed_decades")

@@ -17,6 +17,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from macrostack.data import cache
 from macrostack.data.calendar import asof, rebalance_indices
 from macrostack.data.store import DEFAULT_DATASET, MarketStore
 from macrostack.errors import InputError
@@ -120,6 +121,38 @@ def load_market_data(
     start_d, end_d = _as_date(start, "start"), _as_date(end, "end")
     if start_d and end_d and start_d > end_d:
         raise InputError(f"start {start_d} is after end {end_d}", "start/end", "swap them")
+    content_hash = str(meta["content_hash"])
+    key = _cache_key(dataset, content_hash, symbols, start_d, end_d, warmup, fields)
+    hit = cache.read_arrays(store.path, content_hash, key)
+    instruments = instruments.set_index("symbol").loc[symbols].reset_index()
+    if hit is not None:
+        dates = hit.pop("dates").astype("datetime64[D]")
+        start_index = int(hit.pop("start_index")[0])
+        panels = hit  # in the order they were computed
+    else:
+        dates, start_index, panels = _load_panels(store, dataset, symbols, start_d, end_d, warmup, fields, instruments)
+        cache.write_arrays(store.path, content_hash, key, {"dates": dates.astype(np.int64),
+                           "start_index": np.array([start_index]), **panels}, cache.live_hashes(store))
+    return MarketData(
+        dataset=dataset, data_hash=content_hash, dates=dates, symbols=tuple(symbols),
+        panels=panels, instruments=instruments, start_index=start_index,
+    )
+
+
+def _cache_key(dataset: str, content_hash: str, symbols, start_d, end_d, warmup: int, fields) -> str:
+    """The panels of one request, computed once per dataset content (`macrostack.data.cache`)."""
+    import sys
+
+    from macrostack.data import calendar, store
+
+    code = cache.code_fingerprint(sys.modules[__name__], calendar, store)  # the loading code, its queries, `asof`
+    return "panels-" + cache.entry_key(dataset, content_hash, "\x1e".join(symbols), str(start_d), str(end_d),
+                                       str(int(warmup)), "\x1e".join(fields), code)
+
+
+def _load_panels(store: MarketStore, dataset: str, symbols: list[str], start_d, end_d, warmup: int, fields,
+                 instruments: pd.DataFrame) -> tuple[np.ndarray, int, dict[str, np.ndarray]]:
+    """(dates, start_index, panels) of a request, from the store."""
     con = store.con
 
     # The session calendar: every date on which any instrument of the universe has a bar.
@@ -153,13 +186,9 @@ def load_market_data(
         panels[name] = panel
     if "cost" in panels:
         panels["cost"] = ffill(panels["cost"])
-    instruments = instruments.set_index("symbol").loc[symbols].reset_index()
     if "fx" in fields:
         panels["fx"] = _fx_panel(store, dataset, dates, list(instruments["currency"].fillna("USD")))
-    return MarketData(
-        dataset=dataset, data_hash=str(meta["content_hash"]), dates=dates, symbols=tuple(symbols),
-        panels=panels, instruments=instruments, start_index=start_index,
-    )
+    return dates, start_index, panels
 
 
 def ffill(panel: np.ndarray) -> np.ndarray:

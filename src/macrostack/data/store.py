@@ -170,23 +170,41 @@ class MarketStore:
         return bool(self.con.execute("SELECT count(*) FROM datasets WHERE dataset = ?", [name]).fetchone()[0])
 
     def require_dataset(self, name: str) -> dict:
+        # Read-only, the store cannot change while open (an ingest waits for the lock): a run
+        # asks this several times, so its answer and the instruments are remembered.
+        memo = self._memo() if self.read_only else None
+        if memo is not None and ("dataset", name) in memo:
+            return dict(memo[("dataset", name)])
         if not self.has_dataset(name):
             known = ", ".join(self.datasets()["dataset"]) if self._has_schema() else ""
             raise InputError(
                 f"dataset {name!r} is not in the store (have: {known or 'none'})", str(self.path),
                 "run `macrostack data init` or `macrostack data ingest FORMAT PATH`",
             )
-        row = self.con.execute("SELECT * FROM datasets WHERE dataset = ?", [name]).df()
-        return row.iloc[0].to_dict()
+        row = self.con.execute("SELECT * FROM datasets WHERE dataset = ?", [name]).df().iloc[0].to_dict()
+        if memo is not None:
+            memo[("dataset", name)] = dict(row)
+        return row
+
+    def _memo(self) -> dict:
+        if not hasattr(self, "_memo_store"):
+            self._memo_store = {}
+        return self._memo_store
 
     def _has_schema(self) -> bool:
         return "datasets" in {r[0] for r in self.con.execute("SHOW TABLES").fetchall()}
 
     def instruments(self, dataset: str) -> pd.DataFrame:
         self.require_dataset(dataset)
-        return self.con.execute(
+        memo = self._memo() if self.read_only else None
+        if memo is not None and ("instruments", dataset) in memo:
+            return memo[("instruments", dataset)].copy()
+        frame = self.con.execute(
             "SELECT * EXCLUDE (dataset) FROM instruments WHERE dataset = ? ORDER BY symbol", [dataset]
         ).df()
+        if memo is not None:
+            memo[("instruments", dataset)] = frame.copy()
+        return frame
 
     def fx(self, dataset: str) -> pd.DataFrame:
         return self.con.execute(

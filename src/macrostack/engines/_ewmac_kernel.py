@@ -17,6 +17,9 @@ import numpy as np
 from numba import njit
 
 from macrostack.engines._trend_kernel import _ewm
+from macrostack.kernels import preload_blas
+
+preload_blas()  # before numba's first compile: its BLAS probe would import all of scipy.linalg
 
 _JIT = dict(cache=True, nogil=True, error_model="numpy")
 

@@ -38,6 +38,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from macrostack.kernels import preload_blas
+
+preload_blas()  # before numba's first compile: its BLAS probe would import all of scipy.linalg
+
 _JIT = dict(cache=True, nogil=True, error_model="numpy")
 _STEP = dict(_JIT, inline="always")         # helpers inlined into the session loop
 

@@ -27,7 +27,15 @@ def _in_force(ledger: Ledger, per_rebalance: np.ndarray, lag: int) -> np.ndarray
     return out
 
 
-def write_ledger(tmp: Path, ledger: Ledger, lag: int) -> None:
+def write_ledger(tmp: Path, ledger: Ledger, lag: int, keep: dict | None = None, writer=write_table) -> None:
+    """Write the ledger's tables into `tmp`; `keep` (a dict) receives each frame written, by its
+    path relative to `tmp`, so that the run's audit reads what was encoded instead of decoding it.
+    `writer(path, frame)` writes one table (a run passes one that queues it on a thread)."""
+    def write(name: str, frame: pd.DataFrame) -> None:
+        writer(tmp / name, frame)
+        if keep is not None:
+            keep[name] = frame
+
     dates = pd.to_datetime(ledger.dates)
     reb_dates = dates[ledger.rebalance_idx]
     n_reb, n = len(ledger.rebalance_idx), len(ledger.symbols)
@@ -41,7 +49,7 @@ def write_ledger(tmp: Path, ledger: Ledger, lag: int) -> None:
         "symbol": pd.Categorical.from_codes(np.tile(np.arange(n), n_reb * len(stage_names)), list(ledger.symbols)),
         "weight": np.concatenate([ledger.stages[s].reshape(-1) for s in stage_names]),
     })
-    write_table(tmp / "weights.parquet", weights)
+    write("weights.parquet", weights)
 
     d = ledger.daily
     leverage = _in_force(ledger, ledger.layers["risk_targeting"]["leverage"], lag)
@@ -52,19 +60,19 @@ def write_ledger(tmp: Path, ledger: Ledger, lag: int) -> None:
         "leverage": leverage, "risk_scalar": scalar,
         "regime": d.get("allocator_regime", np.full(len(dates), np.nan)),
     })
-    write_table(tmp / "daily.parquet", daily)
-    write_table(tmp / "positions.parquet", panel_frame(ledger.dates, ledger.symbols, ledger.held))
+    write("daily.parquet", daily)
+    write("positions.parquet", panel_frame(ledger.dates, ledger.symbols, ledger.held))
 
     if ledger.overlay_log is not None and len(ledger.overlay_log):
-        write_table(tmp / "layers" / "overlay.parquet", ledger.overlay_log.reset_index(drop=True))
+        write("layers/overlay.parquet", ledger.overlay_log.reset_index(drop=True))
     for layer, diag in ledger.layers.items():
         frame = pd.DataFrame({"date": reb_dates, **{k: np.asarray(v, dtype=float) for k, v in diag.items()}})
-        write_table(tmp / "layers" / f"{layer}.parquet", frame)
+        write(f"layers/{layer}.parquet", frame)
     allocator_daily = {k.removeprefix("allocator_"): v for k, v in d.items() if k.startswith("allocator_")}
     if allocator_daily:
-        write_table(tmp / "layers" / "allocator_daily.parquet", pd.DataFrame({"date": dates, **allocator_daily}))
+        write("layers/allocator_daily.parquet", pd.DataFrame({"date": dates, **allocator_daily}))
     ev = ledger.events
-    write_table(tmp / "layers" / "execution_events.parquet", pd.DataFrame({
+    write("layers/execution_events.parquet", pd.DataFrame({
         "date": pd.to_datetime(np.asarray(ledger.rebalance_dates)[np.asarray(ev["rebalance"], dtype=int)]),
         "rebalance": np.asarray(ev["rebalance"], dtype=np.int64),
         "symbol": np.asarray(ledger.symbols, dtype=object)[np.asarray(ev["instrument"], dtype=int)],

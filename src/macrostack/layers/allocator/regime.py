@@ -49,6 +49,9 @@ from macrostack.layers.allocator.state import (
     StateFeatures,
     mean_pairwise_correlations,
 )
+from macrostack.kernels import preload_blas
+
+preload_blas()  # before numba's first compile: its BLAS probe would import all of scipy.linalg
 
 INITIAL_SCALAR = 1.0  # the scalar before the first session: no brake without evidence
 

@@ -23,6 +23,9 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from macrostack.data.calendar import SESSIONS_PER_YEAR
 from macrostack.rolling import cumsum_sessions
+from macrostack.kernels import preload_blas
+
+preload_blas()  # before numba's first compile: its BLAS probe would import all of scipy.linalg
 
 VOL_SHORT = 20  # sessions in the short realised-vol window (port_rvol_20)
 VOL_LONG = 60  # sessions in the long realised-vol window (port_rvol_60)
