@@ -78,12 +78,18 @@ def write_entry(store_path: Path, content_hash: str, name: str, arrays: dict[str
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-        if live_hashes is not None:
-            for other in root.iterdir():
-                if other.is_dir() and other.name not in live_hashes:
-                    shutil.rmtree(other, ignore_errors=True)
+        _prune(root, live_hashes)
     except OSError:
         return
+
+
+def _prune(root: Path, live_hashes: set[str] | None) -> None:
+    """Remove the cache folders of content hashes the store no longer holds."""
+    if live_hashes is None:
+        return
+    for other in root.iterdir():
+        if other.is_dir() and other.name not in live_hashes:
+            shutil.rmtree(other, ignore_errors=True)
 
 
 def json_array(data) -> np.ndarray:
@@ -131,10 +137,7 @@ def write_arrays(store_path: Path, content_hash: str, name: str, arrays: dict[st
                     raise
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-        if live_hashes is not None:
-            for other in root.iterdir():
-                if other.is_dir() and other.name not in live_hashes:
-                    shutil.rmtree(other, ignore_errors=True)
+        _prune(root, live_hashes)
     except OSError:
         return
 

@@ -229,6 +229,17 @@ def _matrix(returns_matrix, name: str = "returns_matrix") -> np.ndarray:
     return x
 
 
+def dated_matrix(returns_matrix, dates) -> tuple[list | None, np.ndarray, np.ndarray]:
+    """(column labels or None, the [T, N] float64 matrix, the T session days), checked to match."""
+    labels = list(returns_matrix.columns) if isinstance(returns_matrix, pd.DataFrame) else None
+    x = _matrix(returns_matrix)
+    days = np.asarray(dates).astype("datetime64[D]")
+    if days.shape != (x.shape[0],):
+        raise InputError(f"dates has shape {days.shape}, the returns have {x.shape[0]} rows", "dates",
+                         "pass one date per row of the returns")
+    return labels, x, days
+
+
 def _block_edges(n_rows: int, n_blocks: int) -> np.ndarray:
     """Row edges [S + 1] of S contiguous blocks whose sizes differ by at most one row."""
     return np.linspace(0, n_rows, n_blocks + 1).round().astype(np.int64)
@@ -451,12 +462,7 @@ def sub_period_sharpes(returns_matrix, dates, splits: Sequence | None = None, pp
     index. ppy: sessions per year; None = `metrics.periods_per_year(dates)` of the whole run,
     so every window is annualised alike (as the run's own sub-period table).
     """
-    labels = list(returns_matrix.columns) if isinstance(returns_matrix, pd.DataFrame) else None
-    x = _matrix(returns_matrix)
-    days = np.asarray(dates).astype("datetime64[D]")
-    if days.shape != (x.shape[0],):
-        raise InputError(f"dates has shape {days.shape}, the returns have {x.shape[0]} rows", "dates",
-                         "pass one date per row of the returns")
+    labels, x, days = dated_matrix(returns_matrix, dates)
     ppy = metrics.periods_per_year(days) if ppy is None else float(ppy)
     windows = [periods.Window("full period", "full", 0, days.size)]
     windows += periods.split_windows(days, splits) if splits else periods.decade_windows(days)

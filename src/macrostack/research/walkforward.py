@@ -20,7 +20,7 @@ import pandas as pd
 
 from macrostack import metrics
 from macrostack.errors import InputError
-from macrostack.research.stats import _matrix
+from macrostack.research.stats import dated_matrix
 
 __all__ = ["SELECTORS", "WalkForward", "parse_period", "walk_forward"]
 
@@ -121,12 +121,7 @@ def walk_forward(returns_matrix, dates, train="10y", test="2y", step=None, ancho
     function is then called once more with that stretch as a one-column window [t, 1]; the
     choice is already made).
     """
-    labels = list(returns_matrix.columns) if isinstance(returns_matrix, pd.DataFrame) else None
-    x = _matrix(returns_matrix)
-    days = np.asarray(dates).astype("datetime64[D]")
-    if days.shape != (x.shape[0],):
-        raise InputError(f"dates has shape {days.shape}, the returns have {x.shape[0]} rows", "dates",
-                         "pass one date per row of the returns")
+    labels, x, days = dated_matrix(returns_matrix, dates)
     if days.size > 1 and not (days[1:] > days[:-1]).all():
         raise InputError("dates are not strictly increasing", "dates", "sort the sessions and drop duplicates")
     train_, test_ = parse_period(train, "--train"), parse_period(test, "--test")
