@@ -104,11 +104,14 @@ def _invoke(args: list[str], out: Path):
     return CliRunner().invoke(app, [*args, "--out", str(out)])
 
 
-@pytest.mark.parametrize("damage", list(DAMAGES))
-@pytest.mark.parametrize("command", list(COMMANDS))
+# `show` reads the manifest, the audit and every table's footer, not the tables' rows: dates
+# shifted inside a table of the right length are for the commands that read rows (a known
+# limit of `show`, not a case that passes silently elsewhere).
+CASES = [(c, d) for c in COMMANDS for d in DAMAGES if not (c == "show" and d in FULL_READ_ONLY)]
+
+
+@pytest.mark.parametrize("command, damage", CASES)
 def test_damaged_run_is_one_line_naming_the_file(runs_dir, command, damage):
-    if command == "show" and damage in FULL_READ_ONLY:
-        pytest.skip("show reads no table in full")
     apply, name = DAMAGES[damage]
     apply(runs_dir / "core")
     r = _invoke(COMMANDS[command], runs_dir)
