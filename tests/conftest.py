@@ -46,3 +46,14 @@ def short_runs(tf_store_path, tmp_path_factory) -> dict[str, Path]:
 def tf_store(tf_store_path):
     with MarketStore(tf_store_path, read_only=True) as store:
         yield store
+
+
+@pytest.fixture(scope="session")
+def pst_store(tmp_path_factory) -> Path:
+    """A store with the default dataset and the contract-level pysystemtrade sample (ingested once
+    per session; tests only read it)."""
+    path = tmp_path_factory.mktemp("pst") / "market.duckdb"
+    with MarketStore(path) as store:
+        ingest(store, "trendfollowing")
+        ingest(store, "pysystemtrade", PYSYSTEMTRADE)
+    return path

@@ -461,3 +461,18 @@ def test_ctrl_c_is_one_line_and_exit_130(tf_store_path, tmp_path):
         assert [ln for ln in err.splitlines() if ln.strip()] == [
             "error: interrupted (Ctrl-C) — nothing half-made was left behind"]
     assert staging_left(tmp_path / "o") == []
+
+
+@pytest.mark.parametrize("command", ["report", "compare"])
+def test_an_explicit_html_path_never_replaces_a_file_silently(short_runs, tmp_path, command):
+    out = short_runs["core"].parent
+    victim = tmp_path / "notes.txt"
+    victim.write_text("mine")
+    args = ["report", "core"] if command == "report" else ["compare", "trend_only", "core"]
+    r = CliRunner().invoke(app, [*args, "--out", str(out), "--html", str(victim)])
+    assert r.exit_code == 2 and "exists and would be replaced" in r.output and victim.read_text() == "mine"
+    r = CliRunner().invoke(app, [*args, "--out", str(out), "--html", str(tmp_path)])
+    assert r.exit_code == 2 and "is a folder" in r.output and list(tmp_path.iterdir()) == [victim]
+    r = CliRunner().invoke(app, [*args, "--out", str(out), "--html", str(victim), "--force"])
+    assert r.exit_code == 0, r.output
+    assert victim.read_text().startswith("<!DOCTYPE html>")

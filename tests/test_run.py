@@ -143,18 +143,6 @@ def test_cli_run_show_audit_and_bad_config(tf_store_path, tmp_path):
     assert r.exit_code == 2 and "unknown config key 'risk_targetting'" in r.output
 
 
-@pytest.fixture(scope="module")
-def pst_store(tmp_path_factory):
-    from macrostack.data.ingest import ingest
-    from macrostack.data.store import MarketStore
-    from tests.conftest import PYSYSTEMTRADE
-    path = tmp_path_factory.mktemp("pst") / "market.duckdb"
-    with MarketStore(path) as st:
-        ingest(st, "trendfollowing")
-        ingest(st, "pysystemtrade", PYSYSTEMTRADE)
-    return path
-
-
 def test_core_carry_on_the_contract_level_sample(pst_store, tmp_path):
     res = run_stack("core_carry", start="2014-01-01", out=tmp_path, store=pst_store)
     assert res.audit["verdict"] == "PASS", res.audit["failed"]

@@ -36,16 +36,6 @@ VRP_DATES = ("2008-10-10", "2017-07-14", "2020-03-16")
 FIELDS = ("ret", "cost", "price", "carry", "price_contract", "carry_contract")
 
 
-@pytest.fixture(scope="module")
-def pst_store(tmp_path_factory):
-    from macrostack.data.ingest import ingest
-    path = tmp_path_factory.mktemp("pst_vrp") / "market.duckdb"
-    with MarketStore(path) as store:
-        ingest(store, "trendfollowing")
-        ingest(store, "pysystemtrade", PYSYSTEMTRADE)
-    return path
-
-
 def _md(path, symbols, fields=FIELDS, dataset="pysystemtrade", **kw):
     with MarketStore(path, read_only=True) as store:
         return load_market_data(store, dataset, symbols, fields=fields, **kw)

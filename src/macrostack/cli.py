@@ -977,11 +977,13 @@ def report_cmd(
     store: Optional[Path] = StoreOpt,
     embed: bool = typer.Option(False, "--embed", help="Embed Plotly JS (+4.8 MB): one file to send. Default: the "
                                                       "output folder's shared .assets/plotly-*.min.js."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing --html file."),
 ) -> None:
     """Write the HTML report of a run (works offline; --embed for a file to share)."""
     from macrostack.report import write_report
     from macrostack.runs.address import resolve_run
 
+    _check_html_target(html, force)
     run_dir = resolve_run(out, run)
     bench = None
     if benchmark:
@@ -993,6 +995,14 @@ def report_cmd(
         path = write_report(run_dir, html, start, end, splits=_splits(splits), benchmark=bench, embed=embed)
         advance(1, "done")
     console.print(f"report: {path}")
+
+
+def _check_html_target(html: Optional[Path], force: bool) -> None:
+    """An explicit --html path: a file, never a folder, and an existing one only with --force."""
+    if html is not None and html.is_dir():
+        raise InputError("is a folder", str(html), "give --html a file name, e.g. page.html")
+    if html is not None and html.exists() and not force:
+        raise InputError("exists and would be replaced", str(html), "pass --force to replace it, or another --html")
 
 
 @app.command("compare")
@@ -1014,10 +1024,7 @@ def compare_cmd(
 
     if as_json and html is not None:
         raise InputError("--json prints the comparison and writes no HTML", "compare --html", "drop one of them")
-    if html is not None and html.is_dir():
-        raise InputError("is a folder", str(html), "give --html a file name, e.g. compare.html")
-    if html is not None and html.exists() and not force:
-        raise InputError("exists and would be replaced", str(html), "pass --force to replace it, or another --html")
+    _check_html_target(html, force)
     base_dir, other_dir = resolve_run(out, base), resolve_run(out, other)
     if html is None and not as_json:
         from macrostack.runs.address import runs_dir
