@@ -62,7 +62,7 @@ def test_real_data_trend_signs_on_named_dates(tf_store):
 
 
 # --- Equality with the pandas reference -----------------------------------------------------
-# The engine runs numba kernels (`macrostack.engines._trend_kernel`) that port pandas' window
+# The engine runs numba kernels (`macrostack.kernels.trend`) that port pandas' window
 # algorithms. The reference below is the original pandas implementation of the definition in
 # the module docstring (`macrostack.rolling`); the kernels must reproduce it up to
 # floating-point noise, with the same NaN pattern. They port pandas 3 (its rolling variance

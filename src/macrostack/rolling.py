@@ -8,19 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from numba import njit
 
-from macrostack.kernels import preload_blas
+from macrostack.kernels import kernel
 
-preload_blas()  # before numba's first compile: its BLAS probe would import all of scipy.linalg
-
-
-@njit(cache=True, nogil=True)
-def _cumsum_rows(x, out):
-    out[0] = x[0]
-    for t in range(1, x.shape[0]):
-        for j in range(x.shape[1]):
-            out[t, j] = out[t - 1, j] + x[t, j]
+_CUMSUM = {"f": kernel("cumsum_rows_f8"), "i": kernel("cumsum_rows_i8")}
 
 
 def cumsum_sessions(x: np.ndarray) -> np.ndarray:
@@ -30,7 +21,7 @@ def cumsum_sessions(x: np.ndarray) -> np.ndarray:
     x = np.ascontiguousarray(x, dtype=np.float64 if x.dtype.kind == "f" else np.int64)
     out = np.empty_like(x)
     if x.shape[0]:
-        _cumsum_rows(x, out)
+        _CUMSUM[x.dtype.kind](x, out)
     return out
 
 

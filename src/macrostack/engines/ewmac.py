@@ -36,7 +36,7 @@ a convention: the sleeve layer divides the signal by instrument vol and then sca
 to a unit risk, so a constant factor cancels at risk targeting; what matters is the
 relative size across instruments and over time. Every value at session t reads returns <= t.
 
-The EMAs and σ are computed in one pass by a numba kernel (`_ewmac_kernel.raw_forecasts`,
+The EMAs and σ are computed in one pass by a numba kernel (`kernels.ewmac.raw_forecasts`,
 pandas' EWM recursion, equal to `rolling.ewma` to the last bit on the same log index); the
 forecast scaling is numpy over whole panels. The kernel's log1p is the C library's; numpy's
 own (SIMD, on AVX-512 CPUs) differs by 1 ulp on a few % of returns, so a numpy-built log index
@@ -47,9 +47,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from macrostack.engines import _ewmac_kernel as kernel
 from macrostack.engines._columns import run_in_blocks
 from macrostack.engines.trend import ewm_decay
+from macrostack.kernels import kernel
+
+_RAW_FORECASTS = kernel("ewmac_raw_forecasts")
 
 SPEEDS: tuple[tuple[int, int], ...] = ((8, 32), (16, 64), (32, 128), (64, 256))
 TARGET_ABS_FORECAST = 10.0
@@ -100,8 +102,8 @@ def raw_forecasts(returns: np.ndarray, speeds=SPEEDS, vol_span: int = 25) -> lis
     slow = np.array([spans.index(float(s)) for _, s in speeds], dtype=np.int64)
     slow_spans = np.array([int(s) for _, s in speeds], dtype=np.int64)
     out = np.empty((len(speeds), *r.shape))
-    run_in_blocks(lambda c0, c1: kernel.raw_forecasts(r, c0, c1, decays, fast, slow, slow_spans,
-                                                      ewm_decay(float(vol_span)), out), r.shape[1])
+    run_in_blocks(lambda c0, c1: _RAW_FORECASTS(r, c0, c1, decays, fast, slow, slow_spans,
+                                                ewm_decay(float(vol_span)), out), r.shape[1])
     return list(out)
 
 

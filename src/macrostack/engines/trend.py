@@ -21,7 +21,7 @@ The window statistics are those of pandas: σ_d is `rolling(h).std()` (NaN if a 
 the window has no value), max/min `rolling(h).max()/.min()`, EMA_n `ewm(span=n).mean()`
 (adjust=True, missing values skipped), the RMS `sqrt(rolling(252, min_periods=126).mean())`
 of f² over the sessions that have a value. They are computed by numba kernels
-(`_trend_kernel`) that port pandas' algorithms operation for operation, all instruments of a
+(`macrostack.kernels.trend`) that port pandas' algorithms operation for operation, all instruments of a
 block stepping together (vectorised), blocks of instruments in threads: the output equals
 the pandas formulation to the last bit on the default dataset (tests/test_trend.py keeps
 the pandas version as the reference). The kernels compile once (numba, cached on disk).
@@ -32,9 +32,11 @@ from __future__ import annotations
 import numpy as np
 
 from macrostack.config import TrendParams
-from macrostack.engines import _trend_kernel as kernel
 from macrostack.engines._columns import run_in_blocks as _run
+from macrostack.kernels import kernel
 from macrostack.rolling import cumsum_sessions
+
+_FEATURES, _STANDARDISE, _SIGNAL = (kernel(name) for name in ("trend_features", "trend_standardise", "trend_signal"))
 
 HORIZONS = {"long": (252, 21), "medium": (84, 10), "short": (21, 5)}
 FEATURES = ("momentum", "breakout", "slope")
@@ -68,7 +70,7 @@ def horizon_features(x: np.ndarray, daily: np.ndarray, h: int, skip: int) -> dic
     """The three raw features of one horizon (see module docstring)."""
     x, daily = _panel(x), _panel(daily)
     out = {name: np.empty_like(x) for name in FEATURES}
-    _run(lambda c0, c1: kernel.features(x, daily, c0, c1, h, skip, *_decays(h), *out.values()),
+    _run(lambda c0, c1: _FEATURES(x, daily, c0, c1, h, skip, *_decays(h), *out.values()),
          x.shape[1])
     return out
 
@@ -77,7 +79,7 @@ def standardise(feature: np.ndarray, p: TrendParams) -> np.ndarray:
     """`f / RMS_window(f)`, clipped to ±clip; NaN until `z_min_periods` values exist."""
     f = _panel(feature)
     z = np.empty_like(f)
-    _run(lambda c0, c1: kernel.standardise(f, c0, c1, p.z_window, p.z_min_periods, float(p.z_clip), z),
+    _run(lambda c0, c1: _STANDARDISE(f, c0, c1, p.z_window, p.z_min_periods, float(p.z_clip), z),
          f.shape[1])
     return z
 
@@ -96,8 +98,8 @@ def trend_signal(returns: np.ndarray, p: TrendParams) -> np.ndarray:
     f_use = np.array([FEATURES.index(f) for f in fw], dtype=np.int64)
     f_weights = np.array([w / f_total for w in fw.values()])
     signal = np.empty_like(r)
-    _run(lambda c0, c1: kernel.signal(r, c0, c1, hs, skips, fast, slow, h_weights, f_use, f_weights,
-                                      p.z_window, p.z_min_periods, float(p.z_clip), signal),
+    _run(lambda c0, c1: _SIGNAL(r, c0, c1, hs, skips, fast, slow, h_weights, f_use, f_weights,
+                                p.z_window, p.z_min_periods, float(p.z_clip), signal),
          r.shape[1])
     if p.cross_sectional:
         # z-score across the ready instruments of each session (population std); a session

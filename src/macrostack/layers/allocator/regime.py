@@ -36,7 +36,6 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 import numpy as np
-from numba import njit
 
 from macrostack.layers.allocator.profiles import RiskProfile
 from macrostack.layers.allocator.state import (
@@ -49,9 +48,11 @@ from macrostack.layers.allocator.state import (
     StateFeatures,
     mean_pairwise_correlations,
 )
-from macrostack.kernels import preload_blas
+from macrostack.kernels import kernel
+from macrostack.kernels.allocator_layout import ENTER, EXIT, REGIME, SCALAR, TARGET
 
-preload_blas()  # before numba's first compile: its BLAS probe would import all of scipy.linalg
+_COUNT_FLAGS, _CANDIDATE, _NEXT_REGIME, _SMOOTH, _ADVANCE_REGIME = (
+    kernel(name) for name in ("count_flags", "candidate", "next_regime", "smooth", "advance_regime"))
 
 INITIAL_SCALAR = 1.0  # the scalar before the first session: no brake without evidence
 
@@ -87,92 +88,28 @@ class Thresholds:
 
 DEFAULT_THRESHOLDS = Thresholds()
 REGIMES = tuple(r.name for r in Regime)  # names by code: NORMAL, ELEVATED, STRESS, CRISIS
-_JIT = dict(cache=True, nogil=True, error_model="numpy")
-_STRESS = int(Regime.STRESS)
-_CRISIS = int(Regime.CRISIS)
 
 
 def score(vol_accel: float, corr_shock: float, dd_level: float, dd_slope: float, side: int,
           th: Thresholds = DEFAULT_THRESHOLDS) -> int:
     """Number of features flagged at the enter (`side=0`) or exit (`side=1`) thresholds."""
-    return int(count_flags(float(vol_accel), float(corr_shock), float(dd_level), float(dd_slope), th.limits(side)))
-
-
-@njit(**_JIT)
-def count_flags(vol_accel, corr_shock, dd_level, dd_slope, limits):
-    """Number of flagged features; `limits` = (vol_accel, corr_shock, dd_level, dd_slope_10).
-
-    Comparisons with NaN are False, so a feature without enough history never flags.
-    """
-    vol_limit, corr_limit, dd_limit, slope_limit = limits
-    return (int(vol_accel >= vol_limit) + int(corr_shock >= corr_limit) + int(dd_level <= dd_limit)
-            + int(dd_slope <= slope_limit))
-
-
-@njit(**_JIT)
-def _candidate(flags, dd_level, dd_stress, dd_crisis):
-    if dd_level <= dd_crisis:
-        return _CRISIS
-    regime = flags if flags < _CRISIS else _CRISIS
-    if dd_level <= dd_stress and regime < _STRESS:
-        return _STRESS
-    return regime
+    return int(_COUNT_FLAGS(float(vol_accel), float(corr_shock), float(dd_level), float(dd_slope), th.limits(side)))
 
 
 def candidate(flags: int, dd_level: float, th: Thresholds = DEFAULT_THRESHOLDS) -> int:
     """Regime implied by a flag count, raised by the drawdown overrides."""
-    return int(_candidate(int(flags), float(dd_level), th.dd_stress, th.dd_crisis))
+    return int(_CANDIDATE(int(flags), float(dd_level), th.dd_stress, th.dd_crisis))
 
 
-@njit(**_JIT)
-def next_regime(current, held, enter_candidate, exit_candidate, min_sessions_in_regime):
+def next_regime(current: int, held: int, enter_candidate: int, exit_candidate: int,
+                min_sessions_in_regime: int) -> int:
     """The hysteresis rule (module docstring, step 3): escalate at once, de-escalate late."""
-    if enter_candidate > current:
-        return enter_candidate
-    if held >= min_sessions_in_regime and exit_candidate < current:
-        # exit_candidate >= enter_candidate (looser thresholds), so this is exit_candidate
-        return exit_candidate if exit_candidate > enter_candidate else enter_candidate
-    return current
-
-
-@njit(**_JIT)
-def _smooth(previous, target, alpha, minimum):
-    s = previous + alpha * (target - previous)
-    if s > 1.0:
-        return 1.0
-    return s if s > minimum else minimum
+    return int(_NEXT_REGIME(current, held, enter_candidate, exit_candidate, min_sessions_in_regime))
 
 
 def smooth_scalar(previous: float, target: float, profile: RiskProfile) -> float:
     """One EWMA step towards `target`, clipped: `clip(s + α (target − s), minimum, 1)`."""
-    return float(_smooth(float(previous), float(target), profile.alpha, profile.minimum))
-
-
-# Columns of the decision table: regime, enter score, exit score, target scalar, smoothed scalar.
-_REGIME, _ENTER, _EXIT, _TARGET, _SCALAR = range(5)
-
-
-@njit(**_JIT)
-def _advance_regime(features, first, upto, enter_limits, exit_limits, dd_stress, dd_crisis, scalars, alpha,
-                    minimum, min_sessions_in_regime, decisions, carry):
-    """Fill `decisions[first .. upto]` from the feature table (module docstring, steps 1–4).
-
-    `carry = [regime, sessions held, scalar]` after session `first − 1`, updated in place.
-    """
-    current, held, scalar = int(carry[0]), int(carry[1]), carry[2]
-    for d in range(first, upto + 1):
-        f = features[d]
-        enter = count_flags(f[VOL_ACCEL], f[CORR_SHOCK], f[DD_LEVEL], f[DD_SLOPE], enter_limits)
-        exit_ = count_flags(f[VOL_ACCEL], f[CORR_SHOCK], f[DD_LEVEL], f[DD_SLOPE], exit_limits)
-        new = next_regime(current, held, _candidate(enter, f[DD_LEVEL], dd_stress, dd_crisis),
-                          _candidate(exit_, f[DD_LEVEL], dd_stress, dd_crisis), min_sessions_in_regime)
-        held = held + 1 if new == current else 1
-        current = new
-        target = scalars[new]
-        scalar = _smooth(scalar, target, alpha, minimum)
-        row = decisions[d]
-        row[_REGIME], row[_ENTER], row[_EXIT], row[_TARGET], row[_SCALAR] = new, enter, exit_, target, scalar
-    carry[0], carry[1], carry[2] = current, held, scalar
+    return float(_SMOOTH(float(previous), float(target), profile.alpha, profile.minimum))
 
 
 class Allocator:
@@ -180,8 +117,8 @@ class Allocator:
 
     The simulator calls `update(net, upto)` at each rebalance with the net P&L known through
     session `upto`, then reads `scalar_at(d)`. Sessions are processed once, in order; the
-    result does not depend on how the calls are chunked. The session loops are numba
-    kernels (`state._advance_features`, `_advance_regime`).
+    result does not depend on how the calls are chunked. The session loops are compiled
+    kernels (`kernels.state.advance_features`, `kernels.regime.advance_regime`).
     """
 
     def __init__(self, profile: RiskProfile, n_sessions: int, corr20: np.ndarray, corr60: np.ndarray,
@@ -223,7 +160,7 @@ class Allocator:
         first = self.features.next_session
         self.features.update(net, upto)
         if upto >= first:
-            _advance_regime(self.features.table, first, upto, *self._rule, self._decisions, self._carry)
+            _ADVANCE_REGIME(self.features.table, first, upto, *self._rule, self._decisions, self._carry)
 
     def scalar_at(self, d: int) -> float:
         """The smoothed scalar after session `d` (0 <= d < next_session).
@@ -233,7 +170,7 @@ class Allocator:
         """
         if not 0 <= d < self.next_session:
             raise ValueError(f"scalar of session {d} not computed (processed sessions: 0..{self.next_session - 1})")
-        return float(self._decisions[d, _SCALAR])
+        return float(self._decisions[d, SCALAR])
 
     def diagnostics(self) -> dict[str, np.ndarray]:
         """Every feature, `regime` (int8), `target_scalar`, `scalar`, `enter_score`, `exit_score`.
@@ -242,10 +179,10 @@ class Allocator:
         """
         out = self.features.values
         done = self.next_session
-        for j, name in ((_REGIME, "regime"), (_ENTER, "enter_score"), (_EXIT, "exit_score")):
+        for j, name in ((REGIME, "regime"), (ENTER, "enter_score"), (EXIT, "exit_score")):
             column = np.full(self.n_sessions, -1, dtype=np.int8)
             column[:done] = self._decisions[:done, j]
             out[name] = column
-        for j, name in ((_TARGET, "target_scalar"), (_SCALAR, "scalar")):
+        for j, name in ((TARGET, "target_scalar"), (SCALAR, "scalar")):
             out[name] = self._decisions[:, j].copy()
         return out

@@ -6,7 +6,7 @@ Two kinds of input, treated differently because of when they are known:
   mean pairwise correlation is computed for every session at once, vectorised
   (`mean_pairwise_correlation`); the value at `d` reads only rows `d-window+1 .. d`;
 - the portfolio's net P&L `p[d]` depends on the allocator's own past decisions, so the
-  portfolio features are computed incrementally (`StateFeatures.update`, a numba kernel),
+  portfolio features are computed incrementally (`StateFeatures.update`, a compiled kernel),
   session by session, each reading only `p[:d+1]`.
 
 All windows count SESSIONS of the run calendar (a daily series, never weekly rows —
@@ -15,37 +15,28 @@ predecessor defects 8 and 9) and annualise with 252 sessions per year.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
-from numba import njit
 from numpy.lib.stride_tricks import sliding_window_view
 
-from macrostack.data.calendar import SESSIONS_PER_YEAR
-from macrostack.rolling import cumsum_sessions
-from macrostack.kernels import preload_blas
-
-preload_blas()  # before numba's first compile: its BLAS probe would import all of scipy.linalg
-
-VOL_SHORT = 20  # sessions in the short realised-vol window (port_rvol_20)
-VOL_LONG = 60  # sessions in the long realised-vol window (port_rvol_60)
-DD_SLOPE_LAG = 10  # sessions between the two drawdowns of dd_slope_10
-CORR_SHORT = 20  # sessions in the short correlation window (corr_20)
-CORR_LONG = 60  # sessions in the long correlation window (corr_60)
-
-_ANNUALISE = math.sqrt(SESSIONS_PER_YEAR)
-
-FEATURES = (
-    "port_rvol_20",
-    "port_rvol_60",
-    "vol_accel",
-    "dd_level",
-    "dd_slope_10",
-    "corr_20",
-    "corr_60",
-    "corr_shock",
+from macrostack.kernels import kernel
+from macrostack.kernels.allocator_layout import (  # noqa: F401  (shared with the kernels)
+    CORR_LONG,
+    CORR_S,
+    CORR_SHOCK,
+    CORR_SHORT,
+    DD_LEVEL,
+    DD_SLOPE,
+    DD_SLOPE_LAG,
+    FEATURES,
+    RVOL_LONG,
+    RVOL_SHORT,
+    VOL_ACCEL,
+    VOL_LONG,
+    VOL_SHORT,
 )
+from macrostack.rolling import cumsum_sessions
 
+_ADVANCE_FEATURES = kernel("advance_features")
 
 # --------------------------------------------------------------------------------------
 # Mean pairwise correlation of asset returns (vectorised over all sessions)
@@ -126,63 +117,6 @@ def mean_pairwise_correlations(returns: np.ndarray, windows: tuple[int, ...]) ->
     return outs
 
 
-# --------------------------------------------------------------------------------------
-# Portfolio features (incremental, session by session; numba kernel)
-# --------------------------------------------------------------------------------------
-
-_JIT = dict(cache=True, nogil=True, error_model="numpy")
-# Columns of the feature table, in FEATURES order.
-RVOL_SHORT, RVOL_LONG, VOL_ACCEL, DD_LEVEL, DD_SLOPE, CORR_S, CORR_L, CORR_SHOCK = range(len(FEATURES))
-# A constant window computed in two passes keeps at most ~(w ε)² Σx² of rounding in its sum of
-# squared deviations; below this fraction of Σx² the window is constant.
-_NOISE = (4 * VOL_LONG * np.finfo(float).eps) ** 2
-
-
-@njit(**_JIT)
-def window_std(x: np.ndarray, d: int, window: int) -> float:
-    """Sample std (ddof=1) of `x[d-window+1 .. d]`, in two passes (mean, then squared
-    deviations), so nothing drifts across sessions. Exactly 0 for a constant window (e.g. a
-    flat book), so that vol_accel is never a ratio of two rounding errors."""
-    lo = d - window + 1
-    total = 0.0
-    for i in range(lo, d + 1):
-        total += x[i]
-    mean = total / window
-    sum_sq_dev = 0.0
-    sum_sq = 0.0
-    for i in range(lo, d + 1):
-        dev = x[i] - mean
-        sum_sq_dev += dev * dev
-        sum_sq += x[i] * x[i]
-    if sum_sq_dev <= _NOISE * sum_sq:
-        return 0.0
-    return math.sqrt(sum_sq_dev / (window - 1))
-
-
-@njit(**_JIT)
-def _advance_features(net, first, upto, start, corr20, corr60, table, wealth):
-    """Fill `table[first .. upto]` (see `StateFeatures`); `wealth = [equity, peak]` carries
-    the drawdown state from one call to the next. Session d reads `net[start .. d]` only."""
-    for d in range(max(first, start), upto + 1):
-        seen = d - start + 1
-        rvol_short = window_std(net, d, VOL_SHORT) * _ANNUALISE if seen >= VOL_SHORT else np.nan
-        rvol_long = window_std(net, d, VOL_LONG) * _ANNUALISE if seen >= VOL_LONG else np.nan
-        wealth[0] *= 1.0 + net[d]
-        if wealth[0] > wealth[1]:
-            wealth[1] = wealth[0]
-        # A peak <= 0 means the book was wiped out on its first session: total drawdown.
-        dd = wealth[0] / wealth[1] - 1.0 if wealth[1] > 0.0 else -1.0
-        row = table[d]
-        row[RVOL_SHORT] = rvol_short
-        row[RVOL_LONG] = rvol_long
-        row[VOL_ACCEL] = rvol_short / rvol_long if rvol_long > 0.0 else np.nan  # NaN compares False: no 0/0
-        row[DD_LEVEL] = dd
-        row[DD_SLOPE] = dd - table[d - DD_SLOPE_LAG, DD_LEVEL] if d - DD_SLOPE_LAG >= start else np.nan
-        row[CORR_S] = corr20[d]
-        row[CORR_L] = corr60[d]
-        row[CORR_SHOCK] = corr20[d] - corr60[d]
-
-
 class StateFeatures:
     """Daily portfolio-state features, computed incrementally from the net P&L.
 
@@ -203,7 +137,7 @@ class StateFeatures:
     a run of warm-up zeros is never read as a calm market.
 
     Windows count sessions; the net series must be the daily one (SYSTEM.md §0). The
-    session loop is a numba kernel (`_advance_features`): the simulator calls `update` once
+    session loop is a numba kernel (`kernels.state.advance_features`): the simulator calls `update` once
     per rebalance, ~17,500 sessions a run.
     """
 
@@ -253,5 +187,5 @@ class StateFeatures:
         finite = np.isfinite(net[lo: upto + 1])
         if not finite.all():
             raise ValueError(f"net P&L is not finite at session {lo + int(np.argmin(finite))}")
-        _advance_features(net, first, upto, self.start, self._corr20, self._corr60, self.table, self._wealth)
+        _ADVANCE_FEATURES(net, first, upto, self.start, self._corr20, self._corr60, self.table, self._wealth)
         self._next = upto + 1

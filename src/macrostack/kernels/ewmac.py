@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from macrostack.engines._trend_kernel import _ewm
+from macrostack.kernels.trend import _ewm
 from macrostack.kernels import preload_blas
 
 preload_blas()  # before numba's first compile: its BLAS probe would import all of scipy.linalg
