@@ -2,10 +2,10 @@
 
 They are compiled ahead of time when the package is installed (`setup.py` runs
 `kernels.build`: numba's AOT compiler turns every kernel in `EXPORTS` into one extension
-module, `macrostack/_aot*.so`, for this machine's CPU). A run then loads them in ~1 ms
+module, `macrostack/_aot_<sha>*.so`, for this machine's CPU). A run then loads them in ~1 ms
 without importing numba (whose import and start cost ~0.7 s per process) and never compiles.
-When that module is missing, fails to import or was built from other kernel sources (an
-edited checkout: `_aot.json` records the sources' sha256), `kernel()` returns the numba
+The module is named after the sha256 of the kernel sources, so when it is missing or fails to
+import, or the sources were edited since (a module of that name does not exist), `kernel()` returns the numba
 functions themselves (JIT, compiled on first use and cached beside the modules: ~10 s once per
 machine). Both are compiled from the same source with the same flags (nogil, numpy's error
 model, no fastmath), so they give the same bits (tested). `MACROSTACK_KERNELS=jit` forces the
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib
-import json
 import os
 from functools import cache
 from pathlib import Path
@@ -28,7 +27,6 @@ import numpy as np
 
 PACKAGE = Path(__file__).resolve().parent.parent
 KERNELS = Path(__file__).resolve().parent
-AOT_META = PACKAGE / "_aot.json"
 
 # Argument codes: arrays as <dtype letter><rank> (F float64, I int64, C order), scalars
 # i (int64), f (float64), and t4 (a tuple of 4 float64).
@@ -72,17 +70,19 @@ def sources_sha256() -> str:
     return digest.hexdigest()
 
 
+def aot_module() -> str:
+    """Name of the ahead-of-time compiled module of these kernel sources (in `macrostack`)."""
+    return "_aot_" + sources_sha256()[:16]
+
+
 @cache
 def _aot():
-    """The ahead-of-time compiled module when it exists and matches these sources, else None."""
+    """The ahead-of-time compiled module of these sources when it was built, else None."""
     if os.environ.get("MACROSTACK_KERNELS", "").lower() == "jit":
         return None
     try:
-        meta = json.loads(AOT_META.read_text(encoding="utf-8"))
-        if meta.get("sources") != sources_sha256():
-            return None
-        return importlib.import_module("macrostack._aot")
-    except (OSError, ValueError, ImportError, AttributeError):
+        return importlib.import_module(f"macrostack.{aot_module()}")
+    except (OSError, ImportError):
         return None
 
 

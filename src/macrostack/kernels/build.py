@@ -2,8 +2,8 @@
 
     python -m macrostack.kernels.build OUT_DIR
 
-writes `OUT_DIR/_aot<ext suffix>` (every symbol of `EXPORTS`, with its signature) and
-`OUT_DIR/_aot.json` (the kernel sources' sha256, the numba version, the CPU). Needs numba, numpy,
+writes `OUT_DIR/_aot_<sources sha256>` + the extension suffix: every symbol of `EXPORTS`, with its
+signature, compiled for this machine's CPU. Needs numba, numpy,
 setuptools and a C compiler (numba's `pycc` links a small C module); it imports only the kernel
 modules, not the rest of the package, so it runs in pip's isolated build environment.
 
@@ -15,7 +15,6 @@ the same flags are set here for the duration of the build; the code generated is
 from __future__ import annotations
 
 import importlib
-import json
 import os
 import sys
 import tempfile
@@ -25,11 +24,10 @@ from pathlib import Path
 def build(out_dir: Path) -> Path:
     """Compile every export into `out_dir`; returns the extension module's path."""
     from llvmlite import binding
-    from numba import __version__ as numba_version
     from numba.core import compiler as numba_compiler
     from numba.pycc import CC, compiler as pycc_compiler
 
-    from macrostack.kernels import AOT_META, EXPORTS, numba_signature, sources_sha256
+    from macrostack.kernels import EXPORTS, aot_module, numba_signature
 
     class KernelFlags(numba_compiler.Flags):
         """The JIT kernels' flags (`nogil=True, error_model="numpy"`) for the AOT build."""
@@ -41,7 +39,7 @@ def build(out_dir: Path) -> Path:
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    cc = CC("_aot", source_module="macrostack.kernels")
+    cc = CC(aot_module(), source_module="macrostack.kernels")
     cc.output_dir = str(out_dir)
     cc.target_cpu = binding.get_host_cpu_name()  # like the JIT: this machine's instructions
     for symbol, (module, function, _, _) in EXPORTS.items():
@@ -53,9 +51,6 @@ def build(out_dir: Path) -> Path:
         cc.compile()
     finally:
         pycc_compiler.Flags = saved
-    meta = {"sources": sources_sha256(), "numba": numba_version, "cpu": cc.target_cpu,
-            "exports": sorted(EXPORTS)}
-    (out_dir / AOT_META.name).write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
     return out_dir / cc.output_file
 
 
