@@ -265,14 +265,20 @@ def test_the_report_draws_todays_numbers(core, monkeypatch):
     3f24d2f by tests/golden/capture_report_figures.py) is drawn today, value for value, and every
     table is the same HTML. On this 5-year run nothing is thinned (full resolution over 10 years)."""
     golden = np.load(GOLDEN)
-    if not np.array_equal(golden["run|net"], core.daily["net"].to_numpy()):
-        pytest.skip("the short core run itself changed since the golden was captured; recapture it with "
-                    "tests/golden/capture_report_figures.py at the commit before a report change")
+    # The golden was captured on an Intel AVX-512 machine; other CPUs round a few operations of
+    # the run differently (BLAS kernels, SIMD log1p): the run agrees to ~1e-17 there, and then
+    # every drawn number must agree to rounding instead of bit for bit. A larger difference means
+    # the run itself changed: recapture with tests/golden/capture_report_figures.py.
+    np.testing.assert_allclose(core.daily["net"].to_numpy(), golden["run|net"], rtol=0, atol=1e-15)
+    exact = np.array_equal(golden["run|net"], core.daily["net"].to_numpy())
     figs, html = _built_figures(core, monkeypatch)
     tables = re.findall(r"<table.*?</table>", html, flags=re.S)
     # Today's tables, in order, unchanged; sections added since (risk views) come in between.
     it = iter(tables)
-    assert all(any(t == g for t in it) for g in golden["page|tables"])
+    # The audit table reports rounding errors (and their dates), which are the CPU's own.
+    wanted = [g for g in golden["page|tables"] if exact or 'class="badge' not in g]
+    assert len(wanted) >= len(golden["page|tables"]) - 1
+    assert all(any(t == g for t in it) for g in wanted)
     gone = {"fig-allocator|1:heatmap"}  # the regime strip: now shaded behind the charts (tested below)
     checked = 0
     for key in golden.files:
@@ -286,7 +292,11 @@ def test_the_report_draws_todays_numbers(core, monkeypatch):
         traces = figs[div]["data"]
         named = [t for t in traces if t.get("name") == name]
         trace = named[0] if len(named) == 1 else traces[int(index)]
-        np.testing.assert_array_equal(_values(trace[axis]), golden[key], err_msg=key)
+        drawn, want = _values(trace[axis]), golden[key]
+        if exact or want.dtype.kind not in "fc":
+            np.testing.assert_array_equal(drawn, want, err_msg=key)
+        else:
+            np.testing.assert_allclose(drawn, want, rtol=1e-9, atol=1e-12, err_msg=key)
         checked += 1
     assert checked >= 70
 
