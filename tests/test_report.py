@@ -18,7 +18,7 @@ from macrostack.errors import InputError
 from macrostack.metrics import max_drawdown, periods_per_year, rolling_sharpe, rolling_vol
 import macrostack.report as report_module
 from macrostack.metrics import drawdown, equity
-from macrostack.report import charts, figures, load_run, write_report
+from macrostack.report import charts, figures, load_run, risk_views, write_report
 from macrostack.report.data import HEATMAP_STAGES, REGIMES, load_weights
 from macrostack.report.page import figure_json, plotly_bundle
 from tests import browser
@@ -240,16 +240,22 @@ def test_change_indices():
 # --------------------------------------------------------------------------- figures as drawn
 
 
-def _built_figures(run, monkeypatch) -> tuple[dict, str]:
-    """Build the report page of `run`, keeping every figure dict handed to `figure_html`."""
+def _kept_figures(module, monkeypatch) -> dict:
+    """The figures `module` hands to `figure_html` from now on, by div id (filled as they are drawn)."""
     figs = {}
-    original = report_module.figure_html
+    original = module.figure_html
 
     def keep(fig, div_id):
         figs[div_id] = fig
         return original(fig, div_id)
 
-    monkeypatch.setattr(report_module, "figure_html", keep)
+    monkeypatch.setattr(module, "figure_html", keep)
+    return figs
+
+
+def _built_figures(run, monkeypatch) -> tuple[dict, str]:
+    """Build the report page of `run`, keeping every figure dict handed to `figure_html`."""
+    figs = _kept_figures(report_module, monkeypatch)
     return figs, report_module.build_report_html(run)
 
 
@@ -261,9 +267,10 @@ def _values(arr) -> np.ndarray:
 
 
 def test_the_report_draws_todays_numbers(core, monkeypatch):
-    """Every array every chart drew before the report was written as JSON and thinned (captured at
-    3f24d2f by tests/golden/capture_report_figures.py) is drawn today, value for value, and every
-    table is the same HTML. On this 5-year run nothing is thinned (full resolution over 10 years)."""
+    """Every array every chart drew at 5445114 (captured by tests/golden/capture_report_figures.py; at
+    3f24d2f the same test held the figures written as JSON and thinned to the plotly.py figures before
+    them) is drawn today, value for value, and every table is the same HTML. On this 5-year run nothing
+    is thinned (full resolution over 10 years)."""
     golden = np.load(GOLDEN)
     if not np.array_equal(golden["run|net"], core.daily["net"].to_numpy()):
         pytest.skip("the short core run itself changed since the golden was captured; recapture it with "
@@ -273,7 +280,6 @@ def test_the_report_draws_todays_numbers(core, monkeypatch):
     # Today's tables, in order, unchanged; sections added since (risk views) come in between.
     it = iter(tables)
     assert all(any(t == g for t in it) for g in golden["page|tables"])
-    gone = {"fig-allocator|1:heatmap"}  # the regime strip: now shaded behind the charts (tested below)
     checked = 0
     for key in golden.files:
         if not key.startswith("fig-"):
@@ -281,14 +287,56 @@ def test_the_report_draws_todays_numbers(core, monkeypatch):
         div, rest = key.split("|", 1)
         index, rest = rest.split(":", 1)
         name, axis = rest.rsplit(":", 1)
-        if f"{div}|{index}:{name}" in gone:
-            continue
         traces = figs[div]["data"]
         named = [t for t in traces if t.get("name") == name]
         trace = named[0] if len(named) == 1 else traces[int(index)]
+        np.testing.assert_array_equal(_values(trace[axis]), _values(golden[key]), err_msg=key)
+        checked += 1
+    assert checked == len(golden.files) - 2  # every array but the run's net series and the tables
+
+
+def _rounded(value):
+    """JSON values with floats rounded to 12 digits (subplot domains computed in another order)."""
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rounded(v) for v in value]
+    return round(value, 12) if isinstance(value, float) else value
+
+
+def test_the_risk_views_draw_the_plotly_figures_numbers(core, runs, tf_store_path, monkeypatch):
+    """The risk-view figures (written as dicts since 5445114) draw every array the plotly.py figures drew
+    (captured at 5445114 by tests/golden/capture_report_figures.py --risk-views, with `report --benchmark ES`),
+    value for value, and with everything else the same: trace names, colours, stacking, legend groups, hover
+    formats, axes (domains, titles, formats, ranges), subplot titles and shapes."""
+    from macrostack.benchmark import benchmark_of_run
+    from tests.golden.capture_report_figures import figure_spec
+
+    golden = np.load(GOLDEN.with_name("risk_view_figures.npz"))
+    if not np.array_equal(golden["run|net"], core.daily["net"].to_numpy()):
+        pytest.skip("the short core run itself changed since the golden was captured; recapture it with "
+                    "tests/golden/capture_report_figures.py --risk-views at the commit before a report change")
+    figs = _kept_figures(risk_views, monkeypatch)
+    risk_views.sections(core, report_module.run_ppy(core), benchmark_of_run(runs["core"], core.manifest, "ES", tf_store_path))
+    assert sorted(figs) == ["fig-benchmark", "fig-riskviews", "fig-sleevecorr", "fig-trading"]
+    checked = 0
+    for key in golden.files:
+        div, rest = key.split("|", 1)
+        if not div.startswith("fig-") or rest == "spec":
+            continue
+        index, rest = rest.split(":", 1)
+        name, axis = rest.rsplit(":", 1)
+        trace = figs[div]["data"][int(index)]
+        assert str(trace.get("name") or trace["type"]) == name, key
         np.testing.assert_array_equal(_values(trace[axis]), golden[key], err_msg=key)
         checked += 1
-    assert checked >= 70
+    assert checked == len(golden.files) - 5  # every array but the run's net series and the four specs
+    for div, fig in figs.items():
+        assert isinstance(fig, dict) and not fig.get("time"), div  # not on the page's shared time axis, as before
+        spec = json.loads(figure_spec(fig))
+        if div == "fig-benchmark":  # mode now explicit: "lines" is plotly.js's default for >= 20 points
+            assert all(t.pop("mode") == "lines" for t in spec["data"]) and len(golden["fig-benchmark|0:correlation:x"]) >= 20
+        assert _rounded(spec) == _rounded(json.loads(str(golden[f"{div}|spec"]))), div
 
 
 def test_regime_shading_is_the_daily_regime(core):
