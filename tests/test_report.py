@@ -428,6 +428,30 @@ def test_write_report_shares_one_plotly_bundle_per_output_folder(core, runs):
     assert elapsed < 10  # a 5-year run; the full core run takes ~1 s
 
 
+def test_the_runs_report_from_memory_is_the_report_of_its_folder(tf_store_path, tmp_path, monkeypatch):
+    """A run reports on itself from the frames it has just written (nothing read back from its tables),
+    and that page is byte for byte the one `macrostack report RUN` writes from the folder."""
+    from typer.testing import CliRunner
+
+    from macrostack.cli import app
+    from macrostack.report import data
+    from macrostack.runner import run_stack
+
+    def no_disk(*args, **kwargs):
+        raise AssertionError("the run's report read a table from disk")
+
+    with monkeypatch.context() as m:
+        for name in ("read_table", "read_session_panel"):
+            m.setattr(data, name, no_disk)
+        m.setattr(data.pq, "read_table", no_disk)
+        path = run_stack("core", start="2018-01-01", end="2020-12-31", out=tmp_path, store=tf_store_path, benchmark="ES").path
+    from_memory = (path / "report.html").read_bytes()
+    assert b'id="fig-benchmark"' in from_memory and b'id="fig-weights"' in from_memory
+    res = CliRunner().invoke(app, ["report", str(path)])
+    assert res.exit_code == 0, res.output
+    assert (path / "report.html").read_bytes() == from_memory
+
+
 def test_embed_writes_one_self_contained_file(runs, tmp_path):
     out = write_report(runs["core"], tmp_path / "share" / "report.html", embed=True)
     _assert_self_contained(out.read_text())

@@ -10,8 +10,6 @@ benchmark summary of the reported window (`benchmark.benchmark_stats` of the net
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 
@@ -30,10 +28,11 @@ RDBU = [[0.0, "rgb(103,0,31)"], [0.1, "rgb(178,24,43)"], [0.2, "rgb(214,96,77)"]
 MAX_POINTS = 1500  # per series: enough for the eye, keeps the page small (thins rows, never changes a value)
 
 
-def _table(path: Path, lo, hi) -> pd.DataFrame | None:
-    if not path.exists():
+def _table(run, name: str, lo, hi) -> pd.DataFrame | None:
+    """The run's layers/<name>.parquet, its rows with lo <= date <= hi; None if the run has none."""
+    frame = run.table(f"layers/{name}.parquet")
+    if frame is None:
         return None
-    frame = pd.read_parquet(path)
     dates = pd.to_datetime(frame["date"])
     return frame.loc[(dates >= lo) & (dates <= hi)].reset_index(drop=True)
 
@@ -219,9 +218,8 @@ def sections(run, ppy: float, benchmark: tuple[dict, pd.DataFrame] | None = None
     if not len(run.dates):
         return []
     lo, hi = run.dates[0], run.dates[-1]
-    layers = Path(run.path) / "layers"
     out: list[Section] = []
-    risk = _table(layers / "risk_contributions.parquet", lo, hi)
+    risk = _table(run, "risk_contributions", lo, hi)
     if risk is not None and len(risk.dropna(subset=["risk"])):
         m = run.manifest.get("risk_views") or {}
         out.append(Section("riskviews", "Ex-ante risk and exposure by asset class and by sleeve",
@@ -238,7 +236,7 @@ def sections(run, ppy: float, benchmark: tuple[dict, pd.DataFrame] | None = None
         out.append(Section("sleevecorr", "Sleeve correlation", figure_html(correlation_figure(corr), "fig-sleevecorr"),
                            "Pearson correlation of the sleeves' daily net P&L (sleeves.parquet) over the reported sessions "
                            "(the manifest's attribution.correlation)."))
-    trading = _table(layers / "trading.parquet", lo, hi)
+    trading = _table(run, "trading", lo, hi)
     if trading is not None and len(trading):
         yearly = yearly_trading(trading)
         years = pd.Series(run.dates.year).value_counts().sort_index() / ppy  # years of the calendar, by sessions
@@ -253,7 +251,7 @@ def sections(run, ppy: float, benchmark: tuple[dict, pd.DataFrame] | None = None
         meta, bench = benchmark
         bench = bench.loc[(pd.to_datetime(bench["date"]) >= lo) & (pd.to_datetime(bench["date"]) <= hi)]
     else:
-        meta, bench = run.manifest.get("benchmark") or {}, _table(layers / "benchmark.parquet", lo, hi)
+        meta, bench = run.manifest.get("benchmark") or {}, _table(run, "benchmark", lo, hi)
     if bench is not None and len(bench):
         out.append(_benchmark_section(run, ppy, bench.reset_index(drop=True), meta))
     return out
