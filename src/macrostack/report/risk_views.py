@@ -6,6 +6,7 @@ Reads the run's `layers/risk_contributions.parquet`, `layers/trading.parquet` an
 and the manifest's sleeve correlation matrix; cuts them to the report's sessions. A run made
 before these tables gets no such sections. Nothing here recomputes risk or P&L, except the
 benchmark summary of the reported window (`benchmark.benchmark_stats` of the net series).
+The figures are plain dicts in Plotly's JSON schema, like `report.charts`'.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from macrostack.report.page import Section, esc, figure_html, num, pct, table
 from macrostack.risk_views import ASSET_CLASS, SLEEVE, yearly_trading
 
 SLEEVE_COLOURS = ["#1f3b73", "#e6550d", "#2ca25f", "#c0392b", "#8e44ad", "#f2c12e", "#16a085", "#7f7f7f"]
-COLOURS = PALETTE
 # plotly.py's "RdBu" (ColorBrewer) as it resolves the name: plotly.js's own "RdBu" is another scale.
 RDBU = [[0.0, "rgb(103,0,31)"], [0.1, "rgb(178,24,43)"], [0.2, "rgb(214,96,77)"], [0.3, "rgb(244,165,130)"],
         [0.4, "rgb(253,219,199)"], [0.5, "rgb(247,247,247)"], [0.6, "rgb(209,229,240)"], [0.7, "rgb(146,197,222)"],
@@ -87,7 +87,7 @@ def risk_figure(risk: pd.DataFrame, x0, x1) -> dict:
         rc = _wide(risk, grouping, "risk")
         if rc.empty:
             continue
-        palette = COLOURS if grouping == ASSET_CLASS else SLEEVE_COLOURS  # a sleeve never shares a class's colour
+        palette = PALETTE if grouping == ASSET_CLASS else SLEEVE_COLOURS  # a sleeve never shares a class's colour
         colours = {g: palette[i % len(palette)] for i, g in enumerate(rc.columns)}
         _stacked(fig, rc, row, 1, colours, "%{y:.2%}", True)
         _stacked(fig, _wide(risk, grouping, "gross")[rc.columns], row, 2, colours, "%{y:.2f}×", False)
@@ -146,7 +146,7 @@ def trading_figure(yearly: pd.DataFrame) -> dict:
         if grouping not in yearly.index.get_level_values(0):
             continue
         cost, turn = yearly.loc[grouping, "cost"], yearly.loc[grouping, "turnover"]
-        palette = COLOURS if grouping == ASSET_CLASS else SLEEVE_COLOURS
+        palette = PALETTE if grouping == ASSET_CLASS else SLEEVE_COLOURS
         years = [str(y) for y in cost.columns]
         for i, g in enumerate(cost.index):
             colour = palette[i % len(palette)]
