@@ -18,7 +18,7 @@ from macrostack.errors import InputError
 from macrostack.metrics import max_drawdown, periods_per_year, rolling_sharpe, rolling_vol
 import macrostack.report as report_module
 from macrostack.metrics import drawdown, equity
-from macrostack.report import charts, figures, load_run, write_report
+from macrostack.report import charts, figures, load_run, risk_views, write_report
 from macrostack.report.data import HEATMAP_STAGES, REGIMES, load_weights
 from macrostack.report.page import figure_json, plotly_bundle
 from tests import browser
@@ -240,20 +240,43 @@ def test_change_indices():
 # --------------------------------------------------------------------------- figures as drawn
 
 
-def _built_figures(run, monkeypatch) -> tuple[dict, str]:
-    """Build the report page of `run`, keeping every figure dict handed to `figure_html`."""
+def _kept_figures(module, monkeypatch) -> dict:
+    """The figures `module` hands to `figure_html` from now on, by div id (filled as they are drawn)."""
     figs = {}
-    original = report_module.figure_html
+    original = module.figure_html
 
     def keep(fig, div_id):
         figs[div_id] = fig
         return original(fig, div_id)
 
-    monkeypatch.setattr(report_module, "figure_html", keep)
+    monkeypatch.setattr(module, "figure_html", keep)
+    return figs
+
+
+def _built_figures(run, monkeypatch) -> tuple[dict, str]:
+    """Build the report page of `run`, keeping every figure dict handed to `figure_html`."""
+    figs = _kept_figures(report_module, monkeypatch)
     return figs, report_module.build_report_html(run)
 
 
 _ROUNDING = re.compile(r"\d\.\d+e[-+]\d+(</td><td>\d{4}-\d\d-\d\d)?")  # an error of 1e-15 and its date
+
+
+def _golden_run(golden, run) -> bool:
+    """Whether `run` is, bit for bit, the run the golden was captured from (True), or the same run to
+    rounding (False: another CPU rounds a few operations differently, e.g. BLAS kernels or numpy's SIMD
+    log1p, by ~1e-17; then drawn numbers are compared to rounding). A larger difference means the
+    run itself changed: recapture with tests/golden/capture_report_figures.py."""
+    net = run.daily["net"].to_numpy()
+    np.testing.assert_allclose(net, golden["run|net"], rtol=0, atol=1e-15)
+    return np.array_equal(net, golden["run|net"])
+
+
+def _assert_drawn(drawn, want, exact: bool, key: str) -> None:
+    if exact or want.dtype.kind not in "fc":
+        np.testing.assert_array_equal(drawn, want, err_msg=key)
+    else:
+        np.testing.assert_allclose(drawn, want, rtol=1e-9, atol=1e-12, err_msg=key)
 
 
 def _values(arr) -> np.ndarray:
@@ -264,27 +287,22 @@ def _values(arr) -> np.ndarray:
 
 
 def test_the_report_draws_todays_numbers(core, monkeypatch):
-    """Every array every chart drew before the report was written as JSON and thinned (captured at
-    3f24d2f by tests/golden/capture_report_figures.py) is drawn today, value for value, and every
-    table is the same HTML. On this 5-year run nothing is thinned (full resolution over 10 years)."""
+    """Every array every chart drew at 5445114 (captured by tests/golden/capture_report_figures.py; at
+    3f24d2f the same test held the figures written as JSON and thinned to the plotly.py figures before
+    them) is drawn today, value for value, and every table is the same HTML. On this 5-year run nothing
+    is thinned (full resolution over 10 years)."""
     golden = np.load(GOLDEN)
-    # The golden was captured on an Intel AVX-512 machine; other CPUs round a few operations of
-    # the run differently (BLAS kernels, SIMD log1p): the run agrees to ~1e-17 there, and then
-    # every drawn number must agree to rounding instead of bit for bit. A larger difference means
-    # the run itself changed: recapture with tests/golden/capture_report_figures.py.
-    np.testing.assert_allclose(core.daily["net"].to_numpy(), golden["run|net"], rtol=0, atol=1e-15)
-    exact = np.array_equal(golden["run|net"], core.daily["net"].to_numpy())
+    exact = _golden_run(golden, core)
     figs, html = _built_figures(core, monkeypatch)
     tables = re.findall(r"<table.*?</table>", html, flags=re.S)
-    # Today's tables, in order, unchanged; sections added since (risk views) come in between.
-    # The audit's tables report rounding errors (and their dates), which are the CPU's own:
-    # on another CPU those numbers are masked, everything else must be the same.
+    # Today's tables, in order, unchanged; sections added since (risk views) come in between. The
+    # audit's tables report rounding errors (and their dates), which are the CPU's own: on another
+    # CPU those numbers are masked, everything else must be the same.
     def same(t):
         return t if exact else _ROUNDING.sub("#", t)
 
     it = iter(tables)
     assert all(any(same(t) == same(g) for t in it) for g in golden["page|tables"])
-    gone = {"fig-allocator|1:heatmap"}  # the regime strip: now shaded behind the charts (tested below)
     checked = 0
     for key in golden.files:
         if not key.startswith("fig-"):
@@ -292,18 +310,54 @@ def test_the_report_draws_todays_numbers(core, monkeypatch):
         div, rest = key.split("|", 1)
         index, rest = rest.split(":", 1)
         name, axis = rest.rsplit(":", 1)
-        if f"{div}|{index}:{name}" in gone:
-            continue
         traces = figs[div]["data"]
         named = [t for t in traces if t.get("name") == name]
         trace = named[0] if len(named) == 1 else traces[int(index)]
-        drawn, want = _values(trace[axis]), golden[key]
-        if exact or want.dtype.kind not in "fc":
-            np.testing.assert_array_equal(drawn, want, err_msg=key)
-        else:
-            np.testing.assert_allclose(drawn, want, rtol=1e-9, atol=1e-12, err_msg=key)
+        _assert_drawn(_values(trace[axis]), _values(golden[key]), exact, key)
         checked += 1
-    assert checked >= 70
+    assert checked == len(golden.files) - 2  # every array but the run's net series and the tables
+
+
+def _rounded(value):
+    """JSON values with floats rounded to 12 digits (subplot domains computed in another order)."""
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rounded(v) for v in value]
+    return round(value, 12) if isinstance(value, float) else value
+
+
+def test_the_risk_views_draw_the_plotly_figures_numbers(core, runs, tf_store_path, monkeypatch):
+    """The risk-view figures (written as dicts since 5445114) draw every array the plotly.py figures drew
+    (captured at 5445114 by tests/golden/capture_report_figures.py --risk-views, with `report --benchmark ES`),
+    value for value, and with everything else the same: trace names, colours, stacking, legend groups, hover
+    formats, axes (domains, titles, formats, ranges), subplot titles and shapes."""
+    from macrostack.benchmark import benchmark_of_run
+    from tests.golden.capture_report_figures import figure_spec
+
+    golden = np.load(GOLDEN.with_name("risk_view_figures.npz"))
+    exact = _golden_run(golden, core)
+    figs = _kept_figures(risk_views, monkeypatch)
+    risk_views.sections(core, report_module.run_ppy(core), benchmark_of_run(runs["core"], core.manifest, "ES", tf_store_path))
+    assert sorted(figs) == ["fig-benchmark", "fig-riskviews", "fig-sleevecorr", "fig-trading"]
+    checked = 0
+    for key in golden.files:
+        div, rest = key.split("|", 1)
+        if not div.startswith("fig-") or rest == "spec":
+            continue
+        index, rest = rest.split(":", 1)
+        name, axis = rest.rsplit(":", 1)
+        trace = figs[div]["data"][int(index)]
+        assert str(trace.get("name") or trace["type"]) == name, key
+        _assert_drawn(_values(trace[axis]), golden[key], exact, key)
+        checked += 1
+    assert checked == len(golden.files) - 5  # every array but the run's net series and the four specs
+    for div, fig in figs.items():
+        assert isinstance(fig, dict) and not fig.get("time"), div  # not on the page's shared time axis, as before
+        spec = json.loads(figure_spec(fig))
+        if div == "fig-benchmark":  # mode now explicit: "lines" is plotly.js's default for >= 20 points
+            assert all(t.pop("mode") == "lines" for t in spec["data"]) and len(golden["fig-benchmark|0:correlation:x"]) >= 20
+        assert _rounded(spec) == _rounded(json.loads(str(golden[f"{div}|spec"]))), div
 
 
 def test_regime_shading_is_the_daily_regime(core):
@@ -393,6 +447,30 @@ def test_write_report_shares_one_plotly_bundle_per_output_folder(core, runs):
     assert "risk_targeting:" in text and "target_vol: 0.2" in text  # the config YAML
     assert f"{core.manifest['metrics']['sharpe']:.2f}" in text
     assert elapsed < 10  # a 5-year run; the full core run takes ~1 s
+
+
+def test_the_runs_report_from_memory_is_the_report_of_its_folder(tf_store_path, tmp_path, monkeypatch):
+    """A run reports on itself from the frames it has just written (nothing read back from its tables),
+    and that page is byte for byte the one `macrostack report RUN` writes from the folder."""
+    from typer.testing import CliRunner
+
+    from macrostack.cli import app
+    from macrostack.report import data
+    from macrostack.runner import run_stack
+
+    def no_disk(*args, **kwargs):
+        raise AssertionError("the run's report read a table from disk")
+
+    with monkeypatch.context() as m:
+        for name in ("read_table", "read_session_panel"):
+            m.setattr(data, name, no_disk)
+        m.setattr(data.pq, "read_table", no_disk)
+        path = run_stack("core", start="2018-01-01", end="2020-12-31", out=tmp_path, store=tf_store_path, benchmark="ES").path
+    from_memory = (path / "report.html").read_bytes()
+    assert b'id="fig-benchmark"' in from_memory and b'id="fig-weights"' in from_memory
+    res = CliRunner().invoke(app, ["report", str(path)])
+    assert res.exit_code == 0, res.output
+    assert (path / "report.html").read_bytes() == from_memory
 
 
 def test_embed_writes_one_self_contained_file(runs, tmp_path):

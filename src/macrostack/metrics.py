@@ -54,6 +54,7 @@ __all__ = [
     "monthly_returns",
     "rolling_vol",
     "rolling_sharpe",
+    "rolling_vol_sharpe",
     "performance_metrics",
 ]
 
@@ -371,13 +372,7 @@ def rolling_vol(net: np.ndarray, window: int, ppy: float) -> np.ndarray:
     the first `window - 1` sessions (window not yet full); exactly 0.0 on a constant window.
     A NaN in the window gives NaN.
     """
-    out = np.full(np.size(net), np.nan)
-    moments = _rolling_moments(net, window)
-    if moments is not None:
-        _, sd, constant = moments
-        sd[constant] = 0.0
-        out[window - 1 :] = sd * math.sqrt(ppy)
-    return out
+    return rolling_vol_sharpe(net, window, ppy)[0]
 
 
 def rolling_sharpe(net: np.ndarray, window: int, ppy: float) -> np.ndarray:
@@ -387,14 +382,20 @@ def rolling_sharpe(net: np.ndarray, window: int, ppy: float) -> np.ndarray:
     net: daily simple returns [T]; window: sessions (>= 2); ppy: sessions per year. Returns
     float64 [T], dimensionless, NaN for the first `window - 1` sessions and where the window's vol is 0.
     """
-    out = np.full(np.size(net), np.nan)
+    return rolling_vol_sharpe(net, window, ppy)[1]
+
+
+def rolling_vol_sharpe(net: np.ndarray, window: int, ppy: float) -> tuple[np.ndarray, np.ndarray]:
+    """(`rolling_vol`, `rolling_sharpe`) of one series from one pass over its windows (the window
+    std is most of the cost): the same numbers as calling both."""
+    vol, sharpe = np.full(np.size(net), np.nan), np.full(np.size(net), np.nan)
     moments = _rolling_moments(net, window)
     if moments is not None:
         w, sd, constant = moments
-        sd[constant] = np.nan
+        vol[window - 1 :] = np.where(constant, 0.0, sd) * math.sqrt(ppy)
         with np.errstate(invalid="ignore", divide="ignore"):
-            out[window - 1 :] = w.mean(axis=1) / sd * math.sqrt(ppy)
-    return out
+            sharpe[window - 1 :] = w.mean(axis=1) / np.where(constant, np.nan, sd) * math.sqrt(ppy)
+    return vol, sharpe
 
 
 def _optional(name: str, values, n_total: int, start: int) -> np.ndarray | None:

@@ -314,10 +314,13 @@ def run_stack(config: str | Path | StackConfig = "core", *, start=None, end=None
         manifest["audit"] = audit["verdict"]
         write_json(tmp / "manifest.json", manifest)
         if report:
-            from macrostack.report import write_report  # plotly import is slow: only when reporting
+            from macrostack.report import load_run, write_report  # only when reporting
             t_report = time.perf_counter()
             tell("report")
-            write_report(tmp)
+            # From the frames just written (and the returns panel, when the audit trusted it): the same
+            # data as `macrostack report` reads back, without decoding it again.
+            tables = {**written, **{f"layers/{name}.parquet": frame for name, frame in views.items()}}
+            write_report(tmp, run=load_run(tmp, tables, panels["returns"] if panels is not None else None))
             t_report = time.perf_counter() - t_report
         tell("publish")
         with out_lock(out):

@@ -286,7 +286,7 @@ def build_report_html(run: RunData, start=None, end=None, splits=None, benchmark
     reb = pd.DatetimeIndex(run.rt["date"])  # the rebalances of the ready period
     if len(reb):
         w_start, w_end = figures.default_weights_window(reb, start, end)
-        w = load_weights(run.path, HEATMAP_STAGES, w_start, w_end)
+        w = load_weights(run.path, HEATMAP_STAGES, w_start, w_end, weights=run.tables.get("weights.parquet"))
         if len(w):
             order = figures.symbol_order(run.symbols, run.asset_classes)
             mats = {s: figures.weights_matrix(w, s, order) for s in HEATMAP_STAGES if (w["stage"] == s).any()}
@@ -336,7 +336,7 @@ def plotly_for(run_dir: Path, out: Path, embed: bool) -> str:
 
 
 def write_report(run_dir: Path, out: Path | None = None, start=None, end=None, splits=None, benchmark=None,
-                 embed: bool = False) -> Path:
+                 embed: bool = False, run: RunData | None = None) -> Path:
     """Write the HTML report of the run in `run_dir`; returns its path (default `run_dir/report.html`).
 
     start / end: the report covers only the ready sessions in [start, end] (every tile, table
@@ -347,10 +347,11 @@ def write_report(run_dir: Path, out: Path | None = None, start=None, end=None, s
     the page with `embed` (~4.8 MB more; for a file to send). Written atomically. splits: dates cutting the
     sub-period table (default: the manifest's table, since 2000 / 2010 / last 5 y). benchmark: (summary,
     table) of `benchmark.benchmark_of_run` to show instead of the run's own (`report --benchmark`).
+    run: the run in `run_dir` already loaded (`load_run`; a run reporting on itself, from memory).
     """
     run_dir = Path(run_dir)
     start, end = _day(start, "report --start"), _day(end, "report --end")
-    run = load_run(run_dir)
+    run = run if run is not None else load_run(run_dir)
     if start is not None or end is not None:
         run = restricted(run, start, end)
     out = Path(out) if out is not None else run_dir / "report.html"

@@ -80,6 +80,31 @@ def _grid(heights, spacing: float) -> dict:
     return layout
 
 
+def subplots(rows: int, cols: int, spacing: float, col_spacing: float = 0.0, titles=()) -> dict:
+    """Layout of a rows × cols grid of equal cells, as plotly.py's make_subplots(shared_xaxes=True,
+    subplot_titles=titles) lays it out: cell k (row by row from the top left, 1-based) on xaxis{k} /
+    yaxis{k}; each column's x-axes match its bottom cell's, which alone shows tick labels; each title
+    centred above its cell."""
+    w = (1.0 - col_spacing * (cols - 1)) / cols
+    h = (1.0 - spacing * (rows - 1)) / rows
+    layout, notes = {}, []
+    for r in range(rows):
+        for c in range(cols):
+            k = r * cols + c + 1
+            sfx = "" if k == 1 else str(k)
+            x0, y1 = c * (w + col_spacing), 1.0 - r * (h + spacing)
+            x = dict(anchor=f"y{sfx}", domain=[x0, x0 + w])
+            if r < rows - 1:
+                x.update(matches=f"x{(rows - 1) * cols + c + 1}", showticklabels=False)
+            layout[f"xaxis{sfx}"], layout[f"yaxis{sfx}"] = x, dict(anchor=f"x{sfx}", domain=[max(0.0, y1 - h), y1])
+            if k <= len(titles):
+                notes.append(dict(text=titles[k - 1], x=x0 + w / 2, y=y1, xref="paper", yref="paper", xanchor="center",
+                                  yanchor="bottom", showarrow=False, font=dict(size=16)))
+    if notes:
+        layout["annotations"] = notes
+    return layout
+
+
 def _time(fig: dict, dates) -> dict:
     """Mark a figure as a time chart spanning exactly `dates` (first → last): no axis past the data."""
     d = pd.DatetimeIndex(dates)

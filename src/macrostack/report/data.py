@@ -8,7 +8,7 @@ summarise, so every chart agrees with the headline numbers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from macrostack.layers.allocator import REGIMES
-from macrostack.runs.artifacts import read_run, read_session_panel, read_table
+from macrostack.runs.artifacts import read_audit, read_manifest, read_run, read_session_panel, read_table
 
 __all__ = ["REGIMES", "HEATMAP_STAGES", "RunData", "load_run", "load_weights"]
 
@@ -35,6 +35,7 @@ class RunData:
     returns, NaN = no return). rt / alloc: per-rebalance layer tables (ready period; alloc
     None for a run directory without one).
     sleeves: sleeves.parquet (ready period) or None. asset_classes: symbol → class.
+    tables: frames a run handed over as it wrote them, by file name (`load_run`); `table` reads the rest.
     """
 
     path: Path
@@ -49,6 +50,11 @@ class RunData:
     alloc: pd.DataFrame | None
     sleeves: pd.DataFrame | None
     asset_classes: dict[str, str]
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
+
+    def table(self, name: str) -> pd.DataFrame | None:
+        """The whole table `name` of the run folder (e.g. "layers/trading.parquet"), None if it has none."""
+        return _frame(self.path, self.tables, name, optional=True)
 
     @property
     def run_id(self) -> str:
@@ -71,50 +77,90 @@ def _ready(frame: pd.DataFrame, first: pd.Timestamp) -> pd.DataFrame:
     return frame.loc[pd.to_datetime(frame["date"]) >= first].reset_index(drop=True)
 
 
-def _optional_table(path: Path, first: pd.Timestamp) -> pd.DataFrame | None:
-    return _ready(read_table(path), first) if path.exists() else None
+def _as_read(frame: pd.DataFrame) -> pd.DataFrame:
+    """A frame as reading the Parquet file it was written to gives it back: timestamps in ms
+    (Parquet has no seconds unit); every value unchanged."""
+    seconds = [c for c in frame.columns if frame[c].dtype == "datetime64[s]"]
+    return frame.astype({c: "datetime64[ms]" for c in seconds}) if seconds else frame
 
 
-def load_run(run_dir: Path) -> RunData:
+def _frame(run_dir: Path, tables: dict, name: str, optional: bool = False) -> pd.DataFrame | None:
+    """Table `name` of a run folder: the frame in `tables` as its file reads back, else the file
+    (None when `optional` and there is none)."""
+    if name in tables:
+        return _as_read(tables[name])
+    if optional and not (run_dir / name).exists():
+        return None
+    return read_table(run_dir / name)
+
+
+def load_run(run_dir: Path, tables: dict[str, pd.DataFrame] | None = None, returns: np.ndarray | None = None) -> RunData:
     """Load a run directory (ready period). InputError (naming the file) if it is not a complete,
-    consistent run directory (`artifacts.read_run`; session tables on daily.parquet's dates)."""
+    consistent run directory (`artifacts.read_run`; session tables on daily.parquet's dates).
+
+    tables / returns: what a run just wrote into `run_dir` (the frames by file name; the returns panel
+    whose sha256 the manifest records), used instead of decoding those files again — the run checks
+    its files itself. The data is the same either way, so the report is too. `macrostack report` reads
+    the folder."""
     run_dir = Path(run_dir)
-    manifest, audit = read_run(run_dir)
+    tables = tables or {}
+    if tables:
+        manifest, audit = read_manifest(run_dir / "manifest.json"), read_audit(run_dir / "audit.json")
+    else:
+        manifest, audit = read_run(run_dir)
     symbols = list(manifest["data"]["symbols"])
 
-    daily_all = read_table(run_dir / "daily.parquet")
+    daily_all = _frame(run_dir, tables, "daily.parquet")
     all_dates = pd.DatetimeIndex(daily_all["date"])
     ready = manifest["ready_index"]
+
+    def panel(name: str, given: np.ndarray | None = None) -> np.ndarray:
+        if given is None and name not in tables:
+            return read_session_panel(run_dir / name, symbols, all_dates)[ready:]
+        values = given if given is not None else tables[name][symbols].to_numpy()
+        return np.asfortranarray(values)[ready:]  # column-major, as read from disk: sums add in the same order
+
     daily = daily_all.iloc[ready:].reset_index(drop=True)
     dates = pd.DatetimeIndex(pd.to_datetime(daily["date"]))
     first = dates[0] if len(dates) else pd.Timestamp.max
-    positions = read_session_panel(run_dir / "positions.parquet", symbols, all_dates)[ready:]
-    returns = read_session_panel(run_dir / "returns.parquet", symbols, all_dates)[ready:]
-
-    layers = run_dir / "layers"
     classes = manifest["data"].get("asset_classes") or {}
     asset_classes = {s: str(classes.get(s) or "Unknown") for s in symbols} if classes else {s: "all" for s in symbols}
+
+    def ready_table(name: str, optional: bool = False) -> pd.DataFrame | None:
+        frame = _frame(run_dir, tables, name, optional)
+        return None if frame is None else _ready(frame, first)
+
     return RunData(
         path=run_dir, manifest=manifest, audit=audit, dates=dates, daily=daily, symbols=symbols,
-        positions=positions, returns=returns,
-        rt=_ready(read_table(layers / "risk_targeting.parquet"), first),
-        alloc=_optional_table(layers / "allocator.parquet", first),
-        sleeves=_optional_table(run_dir / "sleeves.parquet", first),
-        asset_classes=asset_classes,
+        positions=panel("positions.parquet"), returns=panel("returns.parquet", returns),
+        rt=ready_table("layers/risk_targeting.parquet"), alloc=ready_table("layers/allocator.parquet", optional=True),
+        sleeves=ready_table("sleeves.parquet", optional=True), asset_classes=asset_classes, tables=tables,
     )
 
 
-def load_weights(run_dir: Path, stages=HEATMAP_STAGES, start=None, end=None) -> pd.DataFrame:
+def load_weights(run_dir: Path, stages=HEATMAP_STAGES, start=None, end=None, weights: pd.DataFrame | None = None) -> pd.DataFrame:
     """Rows of weights.parquet for `stages` with `start <= date <= end` (long: stage, date, symbol, weight).
 
-    pyarrow filters the rows while reading (a full core run holds ~2.9M rows).
+    pyarrow filters the rows while reading (a full core run holds ~2.9M rows); `weights`: the frame
+    the run wrote to that file, filtered in memory instead (the same rows, as the file reads back).
     """
+    if weights is not None:
+        keep = weights["stage"].isin(list(stages)).to_numpy()
+        if start is not None:
+            keep = keep & (weights["date"] >= pd.Timestamp(start)).to_numpy()
+        if end is not None:
+            keep = keep & (weights["date"] <= pd.Timestamp(end)).to_numpy()
+        return _labels(_as_read(weights.loc[keep].reset_index(drop=True)))
     filters = [("stage", "in", list(stages))]
     if start is not None:
         filters.append(("date", ">=", pd.Timestamp(start)))
     if end is not None:
         filters.append(("date", "<=", pd.Timestamp(end)))
-    frame = pq.read_table(Path(run_dir) / "weights.parquet", filters=filters).to_pandas()
+    return _labels(pq.read_table(Path(run_dir) / "weights.parquet", filters=filters).to_pandas())
+
+
+def _labels(frame: pd.DataFrame) -> pd.DataFrame:
+    """Stage and symbol as plain strings (not categories)."""
     frame["stage"] = frame["stage"].astype(str)
     frame["symbol"] = frame["symbol"].astype(str)
     return frame

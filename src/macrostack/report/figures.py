@@ -16,7 +16,7 @@ import pandas as pd
 
 from macrostack import metrics
 from macrostack.layers.allocator import REGIMES
-from macrostack.metrics import drawdown, equity, monthly_returns, rolling_sharpe, rolling_vol
+from macrostack.metrics import drawdown, equity, monthly_returns, rolling_vol_sharpe
 from macrostack.pnl import booked_returns
 
 __all__ = [
@@ -125,7 +125,8 @@ def rolling_stats(net: np.ndarray, dates, ppy: float, window: int | None = None)
     ret = np.full(x.size, np.nan)
     if x.size >= window:
         ret[window - 1:] = e[window:] / e[:-window] - 1.0
-    return pd.DataFrame({"return": ret, "vol": rolling_vol(x, window, ppy), "sharpe": rolling_sharpe(x, window, ppy)},
+    vol, sharpe = rolling_vol_sharpe(x, window, ppy)
+    return pd.DataFrame({"return": ret, "vol": vol, "sharpe": sharpe},
                         index=pd.DatetimeIndex(dates, name="date"))
 
 

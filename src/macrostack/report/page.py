@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import html
+import importlib.util
 import json
 import math
 import os
@@ -182,10 +183,9 @@ def figure_html(fig, div_id: str) -> str:
 
 
 def plotly_bundle() -> tuple[str, Path]:
-    """(plotly.js version, path of the minified bundle shipped with plotly.py)."""
-    import plotly
-
-    path = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    """(plotly.js version, path of the minified bundle shipped with plotly.py). Found without
+    importing plotly.py (~0.1 s): a run's report never needs its Python side."""
+    path = Path(importlib.util.find_spec("plotly").origin).parent / "package_data" / "plotly.min.js"
     with open(path, encoding="utf-8") as fh:
         head = fh.read(200)
     marker = head.find("plotly.js v")

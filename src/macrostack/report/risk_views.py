@@ -6,32 +6,33 @@ Reads the run's `layers/risk_contributions.parquet`, `layers/trading.parquet` an
 and the manifest's sleeve correlation matrix; cuts them to the report's sessions. A run made
 before these tables gets no such sections. Nothing here recomputes risk or P&L, except the
 benchmark summary of the reported window (`benchmark.benchmark_stats` of the net series).
+The figures are plain dicts in Plotly's JSON schema, like `report.charts`'.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from macrostack.benchmark import benchmark_stats
 from macrostack.errors import InputError
+from macrostack.report.charts import NAVY, ORANGE, PALETTE, FONT, _days, _hline, _iso, _layout, _line, subplots
 from macrostack.report.page import Section, esc, figure_html, num, pct, table
 from macrostack.risk_views import ASSET_CLASS, SLEEVE, yearly_trading
 
 SLEEVE_COLOURS = ["#1f3b73", "#e6550d", "#2ca25f", "#c0392b", "#8e44ad", "#f2c12e", "#16a085", "#7f7f7f"]
-COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#17becf", "#e377c2", "#bcbd22", "#7f7f7f", "#aec7e8"]
-FONT = "system-ui, -apple-system, Segoe UI, Roboto, Helvetica, Arial, sans-serif"
+# plotly.py's "RdBu" (ColorBrewer) as it resolves the name: plotly.js's own "RdBu" is another scale.
+RDBU = [[0.0, "rgb(103,0,31)"], [0.1, "rgb(178,24,43)"], [0.2, "rgb(214,96,77)"], [0.3, "rgb(244,165,130)"],
+        [0.4, "rgb(253,219,199)"], [0.5, "rgb(247,247,247)"], [0.6, "rgb(209,229,240)"], [0.7, "rgb(146,197,222)"],
+        [0.8, "rgb(67,147,195)"], [0.9, "rgb(33,102,172)"], [1.0, "rgb(5,48,97)"]]
 MAX_POINTS = 1500  # per series: enough for the eye, keeps the page small (thins rows, never changes a value)
 
 
-def _table(path: Path, lo, hi) -> pd.DataFrame | None:
-    if not path.exists():
+def _table(run, name: str, lo, hi) -> pd.DataFrame | None:
+    """The run's layers/<name>.parquet, its rows with lo <= date <= hi; None if the run has none."""
+    frame = run.table(f"layers/{name}.parquet")
+    if frame is None:
         return None
-    frame = pd.read_parquet(path)
     dates = pd.to_datetime(frame["date"])
     return frame.loc[(dates >= lo) & (dates <= hi)].reset_index(drop=True)
 
@@ -43,12 +44,13 @@ def _thin(dates: pd.DatetimeIndex) -> np.ndarray:
     return dates[np.unique(np.append(keep, len(dates) - 1))] if len(dates) else dates
 
 
-def _layout(fig: go.Figure, title: str, height: int, x0, x1) -> go.Figure:
-    fig.update_layout(template="plotly_white", height=height, margin=dict(l=80, r=30, t=44, b=36),
-                      font=dict(family=FONT, size=12), meta=dict(title=title), hovermode="x unified",
-                      legend=dict(orientation="h", y=-0.12))
+def _grid_layout(fig: dict, title: str, height: int, x0=None, x1=None) -> dict:
+    """The report's look with the legend below the grid; every x-axis spans x0 → x1 (no axis past the data)."""
+    _layout(fig, title, height, legend=dict(orientation="h", y=-0.12))
     if x0 is not None:
-        fig.update_xaxes(range=[str(pd.Timestamp(x0).date()), str(pd.Timestamp(x1).date())])  # no axis past the data
+        for key, axis in fig["layout"].items():
+            if key.startswith("xaxis"):
+                axis["range"] = [_iso(x0), _iso(x1)]
     return fig
 
 
@@ -59,34 +61,39 @@ def _wide(frame: pd.DataFrame, grouping: str, column: str) -> pd.DataFrame:
     return wide[wide.abs().mean().sort_values(ascending=False).index]
 
 
-def _stacked(fig: go.Figure, wide: pd.DataFrame, row: int, col: int, colours: dict[str, str], fmt: str,
+def _stacked(fig: dict, wide: pd.DataFrame, row: int, col: int, colours: dict[str, str], fmt: str,
              legend: bool) -> None:
+    """One stacked area per column of `wide` in the cell (row, col) of a 2-column grid, at `_thin` dates."""
     x = _thin(pd.DatetimeIndex(wide.index))
-    part = wide.loc[x]
+    part, days = wide.loc[x], _days(x)
     for name in part.columns:
-        fig.add_trace(go.Scatter(x=np.datetime_as_string(x.to_numpy(dtype="datetime64[D]")), y=part[name].to_numpy(),
-                                 name=str(name), stackgroup=f"s{row}{col}", mode="lines", line=dict(width=0.5,
-                                 color=colours[name]), legendgroup=str(name), showlegend=legend, hovertemplate=fmt),
-                      row=row, col=col)
+        fig["data"].append(_line(days, part[name].to_numpy(), str(name), colours[name], 0.5, row=2 * (row - 1) + col,
+                                 hover=fmt, stackgroup=f"s{row}{col}", legendgroup=str(name), showlegend=legend))
 
 
-def risk_figure(risk: pd.DataFrame, x0, x1) -> go.Figure:
+def _axis(fig: dict, row: int, col: int, title: str, **kw) -> None:
+    """Title and format of the y-axis of the cell (row, col) of a 2-column grid."""
+    k = 2 * (row - 1) + col
+    fig["layout"][f"yaxis{'' if k == 1 else k}"].update(title=dict(text=title), **kw)
+
+
+def risk_figure(risk: pd.DataFrame, x0, x1) -> dict:
     """Stacked areas per rebalance: Euler risk contributions (annualised vol) and gross exposure (× NAV),
     by asset class (top) and by sleeve (bottom)."""
-    fig = make_subplots(rows=2, cols=2, shared_xaxes=True, vertical_spacing=0.08, horizontal_spacing=0.08,
-                        subplot_titles=("ex-ante risk contribution by asset class", "gross exposure by asset class",
-                                        "ex-ante risk contribution by sleeve", "gross exposure by sleeve"))
+    fig = {"data": [], "layout": subplots(2, 2, 0.08, 0.08, ("ex-ante risk contribution by asset class",
+                                                              "gross exposure by asset class",
+                                                              "ex-ante risk contribution by sleeve", "gross exposure by sleeve"))}
     for row, grouping in ((1, ASSET_CLASS), (2, SLEEVE)):
         rc = _wide(risk, grouping, "risk")
         if rc.empty:
             continue
-        palette = COLOURS if grouping == ASSET_CLASS else SLEEVE_COLOURS  # a sleeve never shares a class's colour
+        palette = PALETTE if grouping == ASSET_CLASS else SLEEVE_COLOURS  # a sleeve never shares a class's colour
         colours = {g: palette[i % len(palette)] for i, g in enumerate(rc.columns)}
         _stacked(fig, rc, row, 1, colours, "%{y:.2%}", True)
         _stacked(fig, _wide(risk, grouping, "gross")[rc.columns], row, 2, colours, "%{y:.2f}×", False)
-        fig.update_yaxes(tickformat=".0%", title_text="vol (annualised)", row=row, col=1)
-        fig.update_yaxes(ticksuffix="×", title_text="× NAV", row=row, col=2)
-    return _layout(fig, "Ex-ante risk contribution and gross exposure", 720, x0, x1)
+        _axis(fig, row, 1, "vol (annualised)", tickformat=".0%")
+        _axis(fig, row, 2, "× NAV", ticksuffix="×")
+    return _grid_layout(fig, "Ex-ante risk contribution and gross exposure", 720, x0, x1)
 
 
 def _risk_table(risk: pd.DataFrame) -> str:
@@ -111,40 +118,45 @@ def _risk_table(risk: pd.DataFrame) -> str:
                  numeric={2, 3, 4, 5, 6}, wide=True)
 
 
-def correlation_figure(corr: dict[str, dict[str, float]]) -> go.Figure:
+def correlation_figure(corr: dict[str, dict[str, float]]) -> dict:
+    """The sleeves' correlation matrix as a heatmap, each cell labelled with its value."""
     names = list(corr)
     z = np.array([[corr[a][b] for b in names] for a in names])
-    fig = go.Figure(go.Heatmap(z=z, x=names, y=names, zmin=-1, zmax=1, colorscale="RdBu", reversescale=True,
-                               text=np.vectorize(lambda v: f"{v:.2f}")(z), texttemplate="%{text}",
-                               hovertemplate="%{y} × %{x}: %{z:.3f}<extra></extra>", colorbar=dict(title="ρ")))
-    fig.update_yaxes(autorange="reversed")
     size = 160 + 60 * len(names)
-    fig.update_layout(template="plotly_white", height=size, width=size + 140, margin=dict(l=90, r=30, t=30, b=60),
-                      font=dict(family=FONT, size=12), meta=dict(title="Sleeve correlation matrix"))
-    return fig
+    return {"data": [dict(type="heatmap", z=z, x=names, y=names, zmin=-1, zmax=1, colorscale=RDBU, reversescale=True,
+                          text=np.vectorize(lambda v: f"{v:.2f}")(z), texttemplate="%{text}",
+                          hovertemplate="%{y} × %{x}: %{z:.3f}<extra></extra>", colorbar=dict(title=dict(text="ρ")))],
+            "layout": dict(yaxis=dict(autorange="reversed"), height=size, width=size + 140,
+                           margin=dict(l=90, r=30, t=30, b=60), font=dict(family=FONT, size=12),
+                           meta=dict(title="Sleeve correlation matrix"))}
 
 
-def trading_figure(yearly: pd.DataFrame) -> go.Figure:
+def _bar(x, y, name: str, colour: str, k: int, hover: str, **kw) -> dict:
+    """A bar trace in cell k (row by row) of a grid."""
+    sfx = "" if k == 1 else str(k)
+    return dict(type="bar", x=x, y=y, name=name, marker=dict(color=colour), hovertemplate=hover, xaxis=f"x{sfx}",
+                yaxis=f"y{sfx}", **kw)
+
+
+def trading_figure(yearly: pd.DataFrame) -> dict:
     """Stacked yearly bars: cost (% of NAV) and turnover (× NAV) by asset class and by sleeve."""
-    fig = make_subplots(rows=2, cols=2, shared_xaxes=True, vertical_spacing=0.1, horizontal_spacing=0.08,
-                        subplot_titles=("cost per year by asset class", "turnover per year by asset class",
-                                        "cost per year by sleeve", "turnover per year by sleeve"))
+    fig = {"data": [], "layout": subplots(2, 2, 0.1, 0.08, ("cost per year by asset class", "turnover per year by asset class",
+                                                            "cost per year by sleeve", "turnover per year by sleeve"))}
     for row, grouping in ((1, ASSET_CLASS), (2, SLEEVE)):
         if grouping not in yearly.index.get_level_values(0):
             continue
         cost, turn = yearly.loc[grouping, "cost"], yearly.loc[grouping, "turnover"]
-        palette = COLOURS if grouping == ASSET_CLASS else SLEEVE_COLOURS
+        palette = PALETTE if grouping == ASSET_CLASS else SLEEVE_COLOURS
+        years = [str(y) for y in cost.columns]
         for i, g in enumerate(cost.index):
             colour = palette[i % len(palette)]
-            years = [str(y) for y in cost.columns]
-            fig.add_trace(go.Bar(x=years, y=cost.loc[g].to_numpy(), name=str(g), marker_color=colour, legendgroup=f"{row}{g}",
-                                 hovertemplate="%{y:.2%}"), row=row, col=1)
-            fig.add_trace(go.Bar(x=years, y=turn.loc[g].to_numpy(), name=str(g), marker_color=colour, legendgroup=f"{row}{g}",
-                                 showlegend=False, hovertemplate="%{y:.1f}×"), row=row, col=2)
-        fig.update_yaxes(tickformat=".1%", title_text="% of NAV", row=row, col=1)
-        fig.update_yaxes(ticksuffix="×", title_text="× NAV", row=row, col=2)
-    fig.update_layout(barmode="relative")
-    return _layout(fig, "Costs and turnover per year", 720, None, None)
+            fig["data"] += [_bar(years, cost.loc[g].to_numpy(), str(g), colour, 2 * row - 1, "%{y:.2%}", legendgroup=f"{row}{g}"),
+                            _bar(years, turn.loc[g].to_numpy(), str(g), colour, 2 * row, "%{y:.1f}×", legendgroup=f"{row}{g}",
+                                 showlegend=False)]
+        _axis(fig, row, 1, "% of NAV", tickformat=".1%")
+        _axis(fig, row, 2, "× NAV", ticksuffix="×")
+    fig["layout"]["barmode"] = "relative"
+    return _grid_layout(fig, "Costs and turnover per year", 720)
 
 
 def _trading_table(yearly: pd.DataFrame, ppy_years: pd.Series) -> str:
@@ -158,20 +170,19 @@ def _trading_table(yearly: pd.DataFrame, ppy_years: pd.Series) -> str:
     return table(["by", "group", *map(str, years), "whole period / yr"], rows, numeric=set(range(2, len(years) + 3)), wide=True)
 
 
-def benchmark_figure(bench: pd.DataFrame, name: str, window: int, x0, x1) -> go.Figure:
+def benchmark_figure(bench: pd.DataFrame, name: str, window: int, x0, x1) -> dict:
+    """Rolling correlation (top) and beta (bottom) of the run's net returns with the benchmark."""
     x = _thin(pd.DatetimeIndex(bench["date"]))
     b = bench.set_index("date").loc[x]
-    xs = np.datetime_as_string(x.to_numpy(dtype="datetime64[D]"))
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08,
-                        subplot_titles=(f"rolling {window}-session correlation with {name}", f"rolling beta to {name}"))
-    fig.add_trace(go.Scatter(x=xs, y=b["rolling_corr"].to_numpy(), name="correlation", line=dict(color="#1f3b73", width=1.2),
-                             hovertemplate="%{y:.2f}"), row=1, col=1)
-    fig.add_trace(go.Scatter(x=xs, y=b["rolling_beta"].to_numpy(), name="beta", line=dict(color="#e6550d", width=1.2),
-                             hovertemplate="%{y:.2f}"), row=2, col=1)
+    days = _days(x)
+    fig = {"data": [_line(days, b["rolling_corr"].to_numpy(), "correlation", NAVY, hover="%{y:.2f}"),
+                    _line(days, b["rolling_beta"].to_numpy(), "beta", ORANGE, row=2, hover="%{y:.2f}")],
+           "layout": subplots(2, 1, 0.08, titles=(f"rolling {window}-session correlation with {name}",
+                                                  f"rolling beta to {name}"))}
     for row in (1, 2):
-        fig.add_hline(y=0, line=dict(color="#444", width=0.8), row=row, col=1)
-    fig.update_yaxes(range=[-1, 1], row=1, col=1)
-    return _layout(fig, f"Benchmark {name}", 520, x0, x1)
+        _hline(fig, 0, row=row)
+    fig["layout"]["yaxis"]["range"] = [-1, 1]
+    return _grid_layout(fig, f"Benchmark {name}", 520, x0, x1)
 
 
 def _benchmark_section(run, ppy: float, bench: pd.DataFrame, meta: dict) -> Section:
@@ -207,9 +218,8 @@ def sections(run, ppy: float, benchmark: tuple[dict, pd.DataFrame] | None = None
     if not len(run.dates):
         return []
     lo, hi = run.dates[0], run.dates[-1]
-    layers = Path(run.path) / "layers"
     out: list[Section] = []
-    risk = _table(layers / "risk_contributions.parquet", lo, hi)
+    risk = _table(run, "risk_contributions", lo, hi)
     if risk is not None and len(risk.dropna(subset=["risk"])):
         m = run.manifest.get("risk_views") or {}
         out.append(Section("riskviews", "Ex-ante risk and exposure by asset class and by sleeve",
@@ -226,7 +236,7 @@ def sections(run, ppy: float, benchmark: tuple[dict, pd.DataFrame] | None = None
         out.append(Section("sleevecorr", "Sleeve correlation", figure_html(correlation_figure(corr), "fig-sleevecorr"),
                            "Pearson correlation of the sleeves' daily net P&L (sleeves.parquet) over the reported sessions "
                            "(the manifest's attribution.correlation)."))
-    trading = _table(layers / "trading.parquet", lo, hi)
+    trading = _table(run, "trading", lo, hi)
     if trading is not None and len(trading):
         yearly = yearly_trading(trading)
         years = pd.Series(run.dates.year).value_counts().sort_index() / ppy  # years of the calendar, by sessions
@@ -241,7 +251,7 @@ def sections(run, ppy: float, benchmark: tuple[dict, pd.DataFrame] | None = None
         meta, bench = benchmark
         bench = bench.loc[(pd.to_datetime(bench["date"]) >= lo) & (pd.to_datetime(bench["date"]) <= hi)]
     else:
-        meta, bench = run.manifest.get("benchmark") or {}, _table(layers / "benchmark.parquet", lo, hi)
+        meta, bench = run.manifest.get("benchmark") or {}, _table(run, "benchmark", lo, hi)
     if bench is not None and len(bench):
         out.append(_benchmark_section(run, ppy, bench.reset_index(drop=True), meta))
     return out
