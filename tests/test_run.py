@@ -10,7 +10,11 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from macrostack.audit import audit_run
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from macrostack.audit import _worst, audit_run
 from macrostack.cli import app
 from macrostack.config import load_config, parse_config
 from macrostack.errors import InputError
@@ -252,3 +256,15 @@ def test_compare_writes_its_html_under_out_by_default(short_runs, tmp_path, monk
     r = CliRunner().invoke(app, ["compare", "trend_only", "core", "--out", str(out)])
     assert r.exit_code == 0, r.output
     assert (out / "compare-trend_only-vs-core.html").exists() and not (tmp_path / "compare.html").exists()
+
+
+@settings(max_examples=300, deadline=None)
+@given(arrays(np.float64, st.tuples(st.integers(1, 6), st.integers(1, 4)),
+              elements=st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.sampled_from([0.0, 1e-17]))))
+def test_the_audits_largest_error_is_nan_to_num_s(err):
+    """The audit's worst error and its date, found without a copy, are what the |err| copy with NaN as
+    inf (and inf as the largest float) gave: first occurrence of the maximum."""
+    dates = pd.date_range("2000-01-03", periods=err.shape[0])
+    flat = np.nan_to_num(np.abs(err), nan=np.inf)
+    k = int(np.argmax(flat))
+    assert _worst(err, dates) == (float(flat.reshape(-1)[k]), str(dates[np.unravel_index(k, err.shape)[0]].date()))

@@ -48,10 +48,19 @@ class Check:
 def _worst(err: np.ndarray, dates) -> tuple[float, str]:
     if err.size == 0:
         return 0.0, ""
-    flat = np.nan_to_num(np.abs(err), nan=np.inf)
-    k = int(np.argmax(flat))
+    # The largest |error|, a NaN counting as inf and an inf as the largest float (what
+    # np.nan_to_num(|err|, nan=inf) would give), found without building that copy.
+    flat = np.abs(err).reshape(-1)
+    bad = ~np.isfinite(flat)
+    if bad.any():
+        nan = np.isnan(flat)
+        k = int(np.argmax(nan)) if nan.any() else int(np.argmax(bad))
+        value = np.inf if nan.any() else np.finfo(float).max
+    else:
+        k = int(np.argmax(flat))
+        value = float(flat[k])
     row = np.unravel_index(k, err.shape)[0]
-    return float(flat.reshape(-1)[k]), str(pd.Timestamp(dates[row]).date())
+    return float(value), str(pd.Timestamp(dates[row]).date())
 
 
 class RunFiles:
