@@ -30,6 +30,9 @@ class BuildKernels(build_ext):
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
         print(f"compiling macrostack's kernels ahead of time into {target.parent} (~20 s)", file=sys.stderr)
         done = subprocess.run([sys.executable, "-m", "macrostack.kernels.build", str(target.parent)], env=env)
+        for stale in (SRC / "macrostack").glob("_aot_*"):  # modules of earlier kernel sources (editable installs)
+            if not stale.name.startswith(aot_module() + "."):
+                stale.unlink(missing_ok=True)
         if done.returncode != 0:
             print("warning: the kernels were not compiled ahead of time; numba will compile them on "
                   "first use (~10 s once per machine)", file=sys.stderr)
