@@ -566,7 +566,9 @@ def run_cmd(
     if live:
         from macrostack.kernels import kernels_cold
         if kernels_cold():
-            err_console.print("compiling kernels (once per machine, ~10 s) …", highlight=False)
+            err_console.print("compiling kernels with numba (~10 s, then cached): they were not compiled at install "
+                              "or were edited since; reinstall (pip install -e .) to compile them ahead of time …",
+                              highlight=False)
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err_console,
                   transient=True, disable=not live) as bar:
         task = bar.add_task(f"run {config}")

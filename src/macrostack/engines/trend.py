@@ -69,6 +69,9 @@ def _panel(a: np.ndarray) -> np.ndarray:
 def horizon_features(x: np.ndarray, daily: np.ndarray, h: int, skip: int) -> dict[str, np.ndarray]:
     """The three raw features of one horizon (see module docstring)."""
     x, daily = _panel(x), _panel(daily)
+    if x.ndim != 2 or x.shape != daily.shape or h < 1 or skip < 0:
+        raise ValueError(f"horizon_features needs two panels of one shape, h >= 1 and skip >= 0; got "
+                         f"{x.shape} and {daily.shape}, h={h}, skip={skip}")
     out = {name: np.empty_like(x) for name in FEATURES}
     _run(lambda c0, c1: _FEATURES(x, daily, c0, c1, h, skip, *_decays(h), *out.values()),
          x.shape[1])

@@ -4,15 +4,15 @@ They are compiled ahead of time when the package is installed (`setup.py` runs
 `kernels.build`: numba's AOT compiler turns every kernel in `EXPORTS` into one extension
 module, `macrostack/_aot_<sha>*.so`, for this machine's CPU). A run then loads them in ~1 ms
 without importing numba (whose import and start cost ~0.7 s per process) and never compiles.
-The module is named after the sha256 of the kernel sources, so when it is missing or fails to
-import, or the sources were edited since (a module of that name does not exist), `kernel()` returns the numba
-functions themselves (JIT, compiled on first use and cached beside the modules: ~10 s once per
-machine). Both are compiled from the same source with the same flags (nogil, numpy's error
-model, no fastmath), so they give the same bits (tested). `MACROSTACK_KERNELS=jit` forces the
-JIT path.
+The module's name hashes the kernel sources and the CPU (`aot_module`), so when it is missing,
+fails to import, the sources were edited since or the install was carried to another CPU (no
+module of that name), `kernel()` returns the numba functions themselves (JIT: compiled on
+first use, ~10 s, and cached beside the modules). Both are compiled from the same source with
+the same flags (nogil, numpy's error model, no fastmath), so they give the same bits (tested).
+`MACROSTACK_KERNELS=jit` forces the JIT path.
 
 AOT functions do not check their arguments (a wrong dtype or layout reads garbage), so each
-one returned by `kernel()` checks its array arguments' dtype, rank and C order first.
+one returned by `kernel()` checks its arrays' dtype, rank and C order and its integers first.
 """
 
 from __future__ import annotations
@@ -70,9 +70,26 @@ def sources_sha256() -> str:
     return digest.hexdigest()
 
 
+def cpu_signature() -> str:
+    """The CPU that compiled code is for: model and instruction-set flags (Linux), else the platform.
+    The AOT module is compiled for this machine's instructions, so a wheel carried to another CPU must
+    not be loaded there (it could stop on an illegal instruction): its name would not match."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines()
+        keys = ("model name", "flags", "Features", "CPU implementer", "CPU part")
+        seen = {line.split(":")[0].strip(): line for line in lines if line.startswith(keys)}
+        if seen:
+            return "\n".join(sorted(seen.values()))
+    except OSError:
+        pass
+    import platform
+    return f"{platform.machine()} {platform.processor()}"
+
+
 def aot_module() -> str:
-    """Name of the ahead-of-time compiled module of these kernel sources (in `macrostack`)."""
-    return "_aot_" + sources_sha256()[:16]
+    """Name of the ahead-of-time compiled module of these kernel sources on this CPU (in `macrostack`)."""
+    digest = hashlib.sha256((sources_sha256() + "\0" + cpu_signature()).encode())
+    return "_aot_" + digest.hexdigest()[:16]
 
 
 @cache
@@ -92,15 +109,24 @@ def compiled_ahead() -> bool:
 
 
 def _checked(symbol: str, fn):
-    """`fn` with its array arguments checked (dtype, rank, C order): AOT code does not check."""
-    checks = [(i, _ARRAY[a[0]], int(a[1])) for i, a in enumerate(EXPORTS[symbol][3]) if a[0] in _ARRAY]
+    """`fn` with its arguments checked: arrays' dtype, rank and C order, integers for integer
+    scalars. AOT code checks nothing (a float32 panel reads garbage, 21.5 becomes 21), where
+    numba's JIT refuses what it has no compiled version for."""
+    codes = EXPORTS[symbol][3]
+    arrays = [(i, _ARRAY[a[0]], int(a[1])) for i, a in enumerate(codes) if a[0] in _ARRAY]
+    integers = [i for i, a in enumerate(codes) if a == "i"]
 
     def call(*args):
-        for i, dtype, ndim in checks:
+        if len(args) != len(codes):
+            raise TypeError(f"kernel {symbol} takes {len(codes)} arguments, got {len(args)}")
+        for i, dtype, ndim in arrays:
             a = args[i]
             if type(a) is not np.ndarray or a.dtype != dtype or a.ndim != ndim or not a.flags.c_contiguous:
                 raise TypeError(f"kernel {symbol}: argument {i} must be a C-ordered {dtype} array of rank "
                                 f"{ndim}, got {getattr(a, 'dtype', type(a).__name__)} {getattr(a, 'shape', '')}")
+        for i in integers:
+            if not isinstance(args[i], (int, np.integer)) or isinstance(args[i], (bool, np.bool_)):
+                raise TypeError(f"kernel {symbol}: argument {i} must be an integer, got {args[i]!r}")
         return fn(*args)
 
     call.__name__ = call.__qualname__ = symbol

@@ -55,9 +55,11 @@ def build(out_dir: Path) -> Path:
 
 
 def main() -> None:
-    # A private numba cache: the build must not load JIT caches compiled for other flags.
-    os.environ.setdefault("NUMBA_CACHE_DIR", tempfile.mkdtemp(prefix="macrostack-aot-"))
-    print(build(Path(sys.argv[1])))
+    # A private numba cache, removed afterwards: the build must not load JIT caches compiled for
+    # other flags.
+    with tempfile.TemporaryDirectory(prefix="macrostack-aot-") as cache_dir:
+        os.environ["NUMBA_CACHE_DIR"] = cache_dir
+        print(build(Path(sys.argv[1])))
 
 
 if __name__ == "__main__":
