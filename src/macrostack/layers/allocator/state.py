@@ -3,7 +3,7 @@
 Two kinds of input, treated differently because of when they are known:
 
 - asset returns `r[d, i]` are known for the whole run before the simulation starts, so the
-  mean pairwise correlation is computed for every session at once, vectorised
+  mean pairwise correlation is computed for every session at once, before the simulation
   (`mean_pairwise_correlation`); the value at `d` reads only rows `d-window+1 .. d`;
 - the portfolio's net P&L `p[d]` depends on the allocator's own past decisions, so the
   portfolio features are computed incrementally (`StateFeatures.update`, a numba kernel),
@@ -19,10 +19,9 @@ import math
 
 import numpy as np
 from numba import njit
-from numpy.lib.stride_tricks import sliding_window_view
 
 from macrostack.data.calendar import SESSIONS_PER_YEAR
-from macrostack.rolling import cumsum_sessions
+from macrostack.engines._columns import run_in_blocks
 from macrostack.kernels import preload_blas
 
 preload_blas()  # before numba's first compile: its BLAS probe would import all of scipy.linalg
@@ -34,6 +33,7 @@ CORR_SHORT = 20  # sessions in the short correlation window (corr_20)
 CORR_LONG = 60  # sessions in the long correlation window (corr_60)
 
 _ANNUALISE = math.sqrt(SESSIONS_PER_YEAR)
+_JIT = dict(cache=True, nogil=True, error_model="numpy")
 
 FEATURES = (
     "port_rvol_20",
@@ -52,12 +52,7 @@ FEATURES = (
 # --------------------------------------------------------------------------------------
 
 
-def _window_sums(cumulative: np.ndarray, window: int) -> np.ndarray:
-    """`out[k] = Σ_{t=k}^{k+window-1} x[t]` for every full window (rows), from `cumulative` =
-    `cumsum(x, axis=0)`. Shape `(T - window + 1, ...)`; integer inputs give exact counts."""
-    out = cumulative[window - 1:].copy()
-    out[1:] -= cumulative[: len(cumulative) - window]
-    return out
+_CORR_CHUNK = 256  # sessions per chunk of the transposed copy of the returns
 
 
 def mean_pairwise_correlation(returns: np.ndarray, window: int) -> np.ndarray:
@@ -65,72 +60,120 @@ def mean_pairwise_correlation(returns: np.ndarray, window: int) -> np.ndarray:
 
     `returns` is `[T × N]` simple daily returns (NaN = no return). For each session `d`, the
     window is sessions `[d-window+1, d]`; the instruments used are those with a finite return
-    on every session of the window and a non-constant return there (`k` of them). Result
-    `[T]`: the mean of `ρ_ij` over the `k(k-1)` ordered pairs `i != j`; NaN when `k < 2` or
-    `d < window-1`.
+    on every session of the window and at least one change between consecutive sessions of
+    the window (`k` of them). Result `[T]`: the mean of `ρ_ij` over the `k(k-1)` ordered pairs
+    `i != j`; NaN when `k < 2` or `d < window-1`.
 
-    Vectorised with the identity (same ddof everywhere, so it cancels)
+    Computed with the identity (same ddof everywhere, so it cancels)
 
         Σ_{i,j} ρ_ij = Var_t( Σ_i r[t,i] / s_i ),   s_i = std of instrument i on the window,
 
     whose diagonal terms sum to `k`, so `mean ρ = (Var_t(Y) − k) / (k(k − 1))` with
-    `Y[t] = Σ_i r[t,i]/s_i`. The per-instrument window sums come from cumulative sums (O(T·N));
-    `Y` for every window is one batched matrix product over a strided view (O(T·N·window),
-    no copy of the windows).
+    `Y[t] = Σ_i r[t,i]/s_i`, by the kernel `_mean_correlations`.
     """
     return mean_pairwise_correlations(returns, (window,))[window]
 
 
 def mean_pairwise_correlations(returns: np.ndarray, windows: tuple[int, ...]) -> dict[int, np.ndarray]:
-    """`mean_pairwise_correlation` for several windows; the cumulative sums are taken once."""
-    r = np.asarray(returns, dtype=float)
+    """`mean_pairwise_correlation` for several windows, in one pass over the sessions."""
+    r = np.ascontiguousarray(returns, dtype=np.float64)
     if r.ndim != 2:
         raise ValueError(f"returns must be [T x N], got shape {r.shape}")
     if min(windows) < 2:
         raise ValueError(f"correlation window must be >= 2 sessions, got {min(windows)}")
-    n_sessions = r.shape[0]
-    outs = {w: np.full(n_sessions, np.nan) for w in windows}
-    windows = [w for w in windows if n_sessions >= w]
-    if not windows or r.shape[1] < 2:
-        return outs
+    out = np.full((len(windows), r.shape[0]), np.nan)
+    if r.shape[1] >= 2:
+        lengths = np.array(windows, dtype=np.int64)
+        # Sessions are independent of one another: blocks of them in threads (the kernel releases the GIL).
+        run_in_blocks(lambda d0, d1: _mean_correlations(r, lengths, d0, d1, out), r.shape[0])
+    return {w: out[j] for j, w in enumerate(windows)}
 
-    finite = np.isfinite(r)
-    r0 = np.where(finite, r, 0.0)
-    c1 = cumsum_sessions(r0)
-    c2 = cumsum_sessions(np.square(r0))
-    # Constant windows (e.g. a run of zero returns while a price is missing) must be dropped
-    # exactly; a variance from running sums is only ~0 there, so count changes from one
-    # session to the next instead (exact integers), and missing returns likewise.
-    change = np.zeros(r.shape, dtype=np.int32)
-    np.not_equal(r0[1:], r0[:-1], out=change[1:], casting="unsafe")
-    c_change = cumsum_sessions(change)
-    c_missing = cumsum_sessions(~finite)
 
-    for window in windows:
-        s1 = _window_sums(c1, window)
-        var = (_window_sums(c2, window) - s1 * s1 / window) / (window - 1)
-        # changes inside the window: drop the change into the window's first row
-        changes = _window_sums(c_change, window) - change[: n_sessions - window + 1]
-        missing = _window_sums(c_missing, window)
-        valid = (missing == 0) & (changes > 0) & (var > 0.0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            inv_std = np.where(valid, 1.0 / np.sqrt(var), 0.0)
-        k = valid.sum(axis=1)
+@njit(**_JIT)
+def _mean_correlations(r, windows, d0, d1, out):
+    """`out[j, d]` = mean pairwise correlation of `r` over the `windows[j]` sessions ending at
+    `d` (see `mean_pairwise_correlation`), for `d0 <= d < d1` where the window is full; the
+    rest of `out` is left as it is.
 
-        view = sliding_window_view(r0, window, axis=0)  # [T-w+1, N, w], a view
-        y = np.matmul(inv_std[:, None, :], view)[:, 0, :]  # [T-w+1, w]
-        sum_rho = y.var(axis=1, ddof=1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            mean_rho = (sum_rho - k) / (k * (k - 1.0))
-        outs[window][window - 1:] = np.where(k >= 2, mean_rho, np.nan)
-    return outs
+    Per window, the missing returns and the changes between consecutive sessions are exact
+    integer counts carried from session to session (+ the session that enters, − the one
+    that leaves), started from 0 at `s0 = max(0, d0 − longest window)`, so a block of sessions
+    needs nothing from the block before it. The sums are recomputed from the window's rows,
+    so nothing drifts: per instrument `m_i = Σ_t r/w`, `s_i² = Σ_t (r − m_i)² / (w − 1)` (two
+    passes), then `Y[t] = Σ_i r[t,i]/s_i` over the k valid instruments and `Var(Y)` in two
+    passes. The instruments' sums step over rows (all instruments at once); `Y` steps over
+    sessions, from a transposed copy of the rows the current chunk of sessions reads
+    (`_CORR_CHUNK` sessions plus the longest window)."""
+    n = r.shape[1]
+    n_w = windows.shape[0]
+    w_max = windows.max()
+    rt = np.empty((n, _CORR_CHUNK + w_max - 1))  # rt[i, t - lo] = r[t, i]
+    missing = np.zeros((n_w, n), np.int64)  # sessions without a return in the window
+    changes = np.zeros((n_w, n), np.int64)  # r[t] != r[t-1] for t - 1, t in the window
+    mean = np.empty(n)
+    ssd = np.empty(n)
+    inv_std = np.empty(n)
+    y = np.empty(w_max)
+    s0 = max(0, d0 - w_max)
+    for c0 in range(s0, d1, _CORR_CHUNK):
+        c1 = min(c0 + _CORR_CHUNK, d1)
+        lo = max(0, c0 - w_max + 1)
+        for t in range(lo, c1):
+            for i in range(n):
+                rt[i, t - lo] = r[t, i]
+        for d in range(c0, c1):
+            for j in range(n_w):
+                w = windows[j]
+                first = d - w + 1
+                for i in range(n):  # session d enters the window, first − 1 leaves it
+                    missing[j, i] += 0 if np.isfinite(r[d, i]) else 1
+                    if d > s0:
+                        changes[j, i] += 1 if r[d, i] != r[d - 1, i] else 0
+                    if first > s0:
+                        missing[j, i] -= 0 if np.isfinite(r[first - 1, i]) else 1
+                        changes[j, i] -= 1 if r[first, i] != r[first - 1, i] else 0
+                if first < 0 or d < d0:
+                    continue
+                mean[:] = 0.0
+                ssd[:] = 0.0
+                for t in range(first, d + 1):
+                    for i in range(n):
+                        mean[i] += r[t, i]
+                mean /= w
+                for t in range(first, d + 1):
+                    for i in range(n):
+                        dev = r[t, i] - mean[i]
+                        ssd[i] += dev * dev
+                k = 0
+                for i in range(n):
+                    var = ssd[i] / (w - 1)
+                    use = (missing[j, i] == 0) & (changes[j, i] > 0) & (var > 0.0)
+                    inv_std[i] = 1.0 / np.sqrt(var) if use else 0.0
+                    k += 1 if use else 0
+                if k < 2:
+                    out[j, d] = np.nan
+                    continue
+                y[:w] = 0.0
+                for i in range(n):
+                    if inv_std[i] != 0.0:
+                        a = inv_std[i]
+                        row = rt[i, first - lo: d + 1 - lo]
+                        for t in range(w):
+                            y[t] += row[t] * a
+                y_mean = 0.0
+                for t in range(w):
+                    y_mean += y[t]
+                y_mean /= w
+                y_ssd = 0.0
+                for t in range(w):
+                    y_ssd += (y[t] - y_mean) * (y[t] - y_mean)
+                out[j, d] = (y_ssd / (w - 1) - k) / (k * (k - 1.0))
 
 
 # --------------------------------------------------------------------------------------
 # Portfolio features (incremental, session by session; numba kernel)
 # --------------------------------------------------------------------------------------
 
-_JIT = dict(cache=True, nogil=True, error_model="numpy")
 # Columns of the feature table, in FEATURES order.
 RVOL_SHORT, RVOL_LONG, VOL_ACCEL, DD_LEVEL, DD_SLOPE, CORR_S, CORR_L, CORR_SHOCK = range(len(FEATURES))
 # A constant window computed in two passes keeps at most ~(w ε)² Σx² of rounding in its sum of
