@@ -69,7 +69,8 @@ def signal(returns: np.ndarray, lookbacks: dict[int, float] | None = None, stale
     daily = np.where(ok, returns, 0.0)
     c1 = cumsum_sessions(daily)
     daily *= daily
-    c2 = cumsum_sessions(daily)
+    c2 = cumsum_sessions(daily, out=daily)                      # the squares are summed in place
+    del daily
 
     # Ready: X[t − h_max] defined (a bar at or before t − h_max), a bar in the last `stale_after`
     # sessions, and a usable σ on every lookback. Sessions before h_max are never ready.
