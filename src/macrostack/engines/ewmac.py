@@ -112,8 +112,12 @@ def raw_forecasts(returns: np.ndarray, speeds=SPEEDS, vol_span: int = 25) -> lis
 
 
 def signal(returns: np.ndarray, speeds=SPEEDS, vol_span: int = 25, forecast_cap: float = 20.0,
-           scalar_window: int = SCALAR_WINDOW, scalar_min_periods: int = SCALAR_MIN_PERIODS) -> np.ndarray:
-    """Combined EWMAC forecast [sessions × instruments] in [−cap, cap], NaN where not ready."""
+           scalar_window: int = SCALAR_WINDOW, scalar_min_periods: int = SCALAR_MIN_PERIODS,
+           rows: np.ndarray | None = None) -> np.ndarray:
+    """Combined EWMAC forecast [sessions × instruments] in [−cap, cap], NaN where not ready.
+
+    With `rows` (session indices), only those sessions' forecasts [len(rows) × instruments]:
+    `signal(returns)[rows]`, the same bits (the scalars still pool every session)."""
     speeds = [(int(f), int(s)) for f, s in speeds]
     raws = raw_forecasts(returns, speeds, vol_span)  # views of one [speeds × T × N] array
     combined = raws[0]
@@ -122,8 +126,9 @@ def signal(returns: np.ndarray, speeds=SPEEDS, vol_span: int = 25, forecast_cap:
         if k:
             combined += raw
     combined /= len(speeds)
-    # A new array, so that the caller does not keep the four speeds alive through a view.
-    return scale_forecast(combined, forecast_cap, scalar_window, scalar_min_periods)
+    scale_forecast(combined, forecast_cap, scalar_window, scalar_min_periods, out=combined)
+    # A new array either way, so that the caller does not keep the four speeds alive through a view.
+    return combined.copy() if rows is None else combined[rows]
 
 
 def lookback(speeds=SPEEDS, vol_span: int = 25, scalar_min_periods: int = SCALAR_MIN_PERIODS) -> int:
