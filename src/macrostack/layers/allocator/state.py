@@ -48,7 +48,7 @@ FEATURES = (
 
 
 # --------------------------------------------------------------------------------------
-# Mean pairwise correlation of asset returns (vectorised over all sessions)
+# Mean pairwise correlation of asset returns (every session, before the simulation)
 # --------------------------------------------------------------------------------------
 
 
