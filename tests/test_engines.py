@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from macrostack import rolling
 from macrostack.data.market import load_market_data
 from macrostack.engines import carry, csmom, ewmac
+from macrostack.engines.trend import log_index
 from tests.conftest import PYSYSTEMTRADE
 from tests.synthetic import random_returns
 from tests.tolerances import EWMAC_ATOL, EWMAC_RTOL
@@ -250,6 +251,15 @@ def test_csmom_at_rebalance_rows_equals_every_session_bit_for_bit(tf_store):
         rows = md.rebalances(schedule)
         np.testing.assert_array_equal(csmom.signal(md.returns, rows=rows), full[rows])
     np.testing.assert_array_equal(csmom.signal(md.returns, rows=np.array([0, 5, 252, 253])), full[[0, 5, 252, 253]])
+
+
+def test_log_index_and_csmom_take_column_major_panels():
+    """Panels read from disk may be column-major; the in-place sums must see C order."""
+    r = random_returns(3, t=600, n=12)
+    r[:100, 3] = np.nan
+    f = np.asfortranarray(r)
+    np.testing.assert_array_equal(log_index(f), log_index(r))
+    np.testing.assert_array_equal(csmom.signal(f), csmom.signal(r))
 
 
 def test_csmom_real_data_named_dates(tf_store):

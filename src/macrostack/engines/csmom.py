@@ -74,7 +74,7 @@ def signal(returns: np.ndarray, lookbacks: dict[int, float] | None = None, stale
     ready[late] = (last[t - h_max] >= 0) & (last[t] > (t - stale_after)[:, None])
     del last
 
-    daily = np.where(ok, returns, 0.0)
+    daily = np.ascontiguousarray(np.where(ok, returns, 0.0))   # C order (the input may be F)
     del ok
     c1 = cumsum_sessions(daily)
     daily *= daily

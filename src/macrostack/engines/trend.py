@@ -44,7 +44,7 @@ def log_index(returns: np.ndarray) -> np.ndarray:
     """Cumulative log return, NaN before each instrument's first return."""
     missing = np.isnan(returns)
     # A return <= −100% (a price crossing zero) has no log; count it as −99% for the index.
-    x = np.where(missing, 0.0, returns)
+    x = np.ascontiguousarray(np.where(missing, 0.0, returns))  # C order (the input may be F), summed in place
     np.maximum(x, -0.99, out=x)
     np.log1p(x, out=x)
     cumsum_sessions(x, out=x)
