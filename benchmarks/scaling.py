@@ -6,7 +6,7 @@ Usage: python benchmarks/scaling.py [--sizes 84x17500,300x17500,1000x17500,84x50
 Each size runs in its own process (so peak RSS is that size's): random returns with a little
 drift, a constant cost, weekly rebalances, `--profile` (default `core`) on every instrument.
 Per layer: wall seconds (the Ledger's timings) and the peak memory traced by tracemalloc
-while the layer ran (numpy's allocations; numba's own allocations are not traced), as MB and
+while the layer ran (numpy's allocations and numba's, which go through PyMem_RawMalloc), as MB and
 as panels' worth (one panel = T × N float64); the simulation's total; the process's max RSS
 and its growth during the simulation (above the RSS with the data built and kernels loaded). `--artifacts` also writes the run's tables (`write_ledger`).
 Prints a Markdown table.

@@ -25,6 +25,8 @@ from macrostack.layers.allocator import (
     get_profile,
     mean_pairwise_correlation,
 )
+from macrostack.kernels import kernel
+from macrostack.layers.allocator.state import mean_pairwise_correlations
 from macrostack.layers.allocator.regime import candidate, next_regime, score, smooth_scalar
 
 N, E, S, C = (int(r) for r in Regime)
@@ -157,19 +159,59 @@ def corrcoef_reference(returns: np.ndarray, window: int) -> np.ndarray:
     return out
 
 
-def test_mean_pairwise_correlation_matches_corrcoef_with_missing_and_constant_returns():
-    rng = np.random.default_rng(5)
-    returns = rng.normal(0, 0.01, (200, 8)) + rng.normal(0, 0.01, (200, 1))
+def awkward_returns(seed: int, n_sessions: int = 200, n: int = 8) -> np.ndarray:
+    """Correlated returns with late listings, a delisting, gaps, constant runs and a smooth,
+    almost constant series (std ~1e-6 around 8e-5: cancellation in one-pass variances)."""
+    rng = np.random.default_rng(seed)
+    returns = rng.normal(0, 0.01, (n_sessions, n)) + rng.normal(0, 0.01, (n_sessions, 1))
     returns[:70, 0] = np.nan  # listed late
-    returns[rng.random((200, 8)) < 0.01] = np.nan  # scattered gaps
+    returns[: n_sessions - 15, 3] = np.nan  # listed 15 sessions before the end: never a full 20/60 window
+    returns[120:, 4] = np.nan  # delisted
+    returns[rng.random((n_sessions, n)) < 0.01] = np.nan  # scattered gaps
     returns[90:140, 1] = 0.0  # missing prices counted as zero returns: a constant stretch
     returns[150:185, 2] = 0.003  # a constant non-zero stretch
-    for window in (5, 20, 60):
-        got = mean_pairwise_correlation(returns, window)
-        expected = corrcoef_reference(returns, window)
-        np.testing.assert_array_equal(np.isnan(got), np.isnan(expected))
-        np.testing.assert_allclose(got, expected, rtol=0, atol=1e-10)
-        assert np.isnan(got[: window - 1]).all()
+    returns[:, 5] = 8e-5 + 1e-6 * np.sin(np.arange(n_sessions) / 7) + rng.normal(0, 1e-7, n_sessions) * 0.1
+    return returns
+
+
+def test_mean_pairwise_correlation_matches_corrcoef_with_missing_and_constant_returns():
+    for seed in (5, 6, 7):
+        returns = awkward_returns(seed)
+        for window in (5, 20, 60):
+            got = mean_pairwise_correlation(returns, window)
+            expected = corrcoef_reference(returns, window)
+            np.testing.assert_array_equal(np.isnan(got), np.isnan(expected))
+            np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
+            assert np.isnan(got[: window - 1]).all()
+
+
+def test_mean_pairwise_correlations_of_several_windows_equal_each_window_alone():
+    returns = awkward_returns(8)
+    both = mean_pairwise_correlations(returns, (20, 60))
+    for window in (20, 60):
+        np.testing.assert_array_equal(both[window], mean_pairwise_correlation(returns, window))
+
+
+def test_mean_pairwise_correlation_of_a_panel_shorter_than_the_window_is_nan():
+    returns = awkward_returns(9, n_sessions=40)
+    assert np.isnan(mean_pairwise_correlation(returns, 60)).all()
+    assert np.isnan(mean_pairwise_correlation(returns[:, :1], 5)).all()  # one instrument: no pair
+    assert np.isfinite(mean_pairwise_correlation(returns, 20)[19:]).any()
+
+
+def test_mean_pairwise_correlation_does_not_depend_on_the_blocks_of_sessions():
+    """Each block of sessions starts its change and missing counts afresh (the threads split
+    the sessions): any split gives the same bits as one pass."""
+    returns = np.ascontiguousarray(awkward_returns(10, n_sessions=700), dtype=np.float64)
+    windows = np.array([20, 60], dtype=np.int64)
+    _mean_correlations = kernel("mean_correlations")
+    whole = np.full((2, len(returns)), np.nan)
+    _mean_correlations(returns, windows, 0, len(returns), whole)
+    split = np.full((2, len(returns)), np.nan)
+    cuts = [0, 1, 19, 61, 300, 301, 557, len(returns)]  # inside, at and past the windows, chunk sizes
+    for d0, d1 in zip(cuts, cuts[1:]):
+        _mean_correlations(returns, windows, d0, d1, split)
+    np.testing.assert_array_equal(split, whole)
 
 
 def test_mean_pairwise_correlation_needs_two_valid_instruments():
@@ -179,10 +221,12 @@ def test_mean_pairwise_correlation_needs_two_valid_instruments():
     assert mean_pairwise_correlation(perfectly_correlated, 20)[19:] == pytest.approx(1.0, abs=1e-12)
 
 
+TICK_RETURNS = arrays(np.float64, st.tuples(st.integers(20, 80), st.integers(2, 6)),
+                      elements=st.one_of(st.integers(-1000, 1000).map(lambda ticks: ticks * 1e-4), st.just(np.nan)))
+
+
 @settings(max_examples=40, deadline=None)
-@given(arrays(np.float64, st.tuples(st.integers(20, 80), st.integers(2, 6)),
-              elements=st.one_of(st.integers(-1000, 1000).map(lambda ticks: ticks * 1e-4), st.just(np.nan))),
-       st.integers(2, 20))
+@given(TICK_RETURNS, st.integers(2, 20))
 def test_mean_pairwise_correlation_property(returns, window):
     got = mean_pairwise_correlation(returns, window)
     expected = corrcoef_reference(returns, window)
@@ -190,18 +234,20 @@ def test_mean_pairwise_correlation_property(returns, window):
     # where np.corrcoef itself underflows.
     both = np.isfinite(got) & np.isfinite(expected)
     np.testing.assert_array_equal(np.isnan(got), np.isnan(expected))
-    assert np.all(np.abs(got[both] - expected[both]) < 1e-6)
-    assert np.all((got[both] >= -1 - 1e-9) & (got[both] <= 1 + 1e-9))
+    assert np.all(np.abs(got[both] - expected[both]) < 1e-12)
+    assert np.all((got[both] >= -1 - 1e-12) & (got[both] <= 1 + 1e-12))
 
 
-def test_mean_pairwise_correlation_has_no_look_ahead():
-    rng = np.random.default_rng(7)
-    returns = rng.normal(0, 0.01, (120, 5))
+@settings(max_examples=40, deadline=None)
+@given(TICK_RETURNS, st.integers(2, 20), st.data())
+def test_mean_pairwise_correlation_has_no_look_ahead(returns, window, data):
+    d = data.draw(st.integers(0, len(returns) - 1))
     changed = returns.copy()
-    changed[80:] = rng.normal(0, 0.05, (40, 5))
-    for window in (20, 60):
-        np.testing.assert_array_equal(mean_pairwise_correlation(returns, window)[:80],
-                                      mean_pairwise_correlation(changed, window)[:80])
+    later = changed[d + 1:]
+    later[...] = data.draw(arrays(np.float64, later.shape, elements=st.one_of(
+        st.floats(-0.5, 0.5, allow_subnormal=False), st.just(np.nan))))
+    np.testing.assert_array_equal(mean_pairwise_correlation(returns, window)[: d + 1],
+                                  mean_pairwise_correlation(changed, window)[: d + 1])
 
 
 def test_from_returns_uses_20_and_60_session_correlations():

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from macrostack import rolling
 from macrostack.data.market import load_market_data
 from macrostack.engines import carry, csmom, ewmac
+from macrostack.engines.trend import log_index
 from tests.conftest import PYSYSTEMTRADE
 from tests.synthetic import random_returns
 from tests.tolerances import EWMAC_ATOL, EWMAC_RTOL
@@ -155,6 +156,28 @@ def test_ewmac_scalar_is_pooled_trailing_mean():
                                [np.nan, 6 / 3, 6 / 2, 8 / 3])
 
 
+def test_ewmac_in_place_scaling_and_rebalance_rows_give_the_same_bits(tf_store):
+    """The signal scales the speeds in place, sums |f| per block of rows and may return the
+    rebalance rows only: the same bits as scaling whole panels into new arrays."""
+    def pooled_abs_mean(f):                                     # whole-panel row sums
+        a = np.abs(f)
+        ok = ~np.isnan(a)
+        s, c = np.sum(a, axis=1, where=ok), np.count_nonzero(ok, axis=1).astype(float)
+        k = (c > 0).astype(float)
+        s, c, k = ((lambda x: np.concatenate([x[:2520], x[2520:] - x[:-2520]]))(np.cumsum(v)) for v in (s, c, k))
+        return np.where((k >= 252) & (c > 0) & (s > 0), s / np.where(c > 0, c, 1), np.nan)
+
+    def scaled(raw):
+        return np.clip(raw * (10.0 / pooled_abs_mean(raw))[:, None], -20.0, 20.0)
+
+    md = load_market_data(tf_store)
+    returns = np.vstack([md.returns, md.returns[:3000]])       # > 2 blocks of rows past the scalar window
+    expected = scaled(sum(scaled(raw) for raw in ewmac.raw_forecasts(returns)) / 4)
+    np.testing.assert_array_equal(ewmac.signal(returns), expected)
+    rows = md.rebalances("W-FRI")
+    np.testing.assert_array_equal(ewmac.signal(returns, rows=rows), expected[rows])
+
+
 def test_ewmac_real_data_known_trends(tf_store):
     """S&P 500 late in the steady 2017 rally: long; crude oil after its 2014 collapse: short."""
     md = load_market_data(tf_store, symbols=["CL", "ES", "GC", "TY"], start="2012-01-01", end="2018-01-31",
@@ -228,6 +251,15 @@ def test_csmom_at_rebalance_rows_equals_every_session_bit_for_bit(tf_store):
         rows = md.rebalances(schedule)
         np.testing.assert_array_equal(csmom.signal(md.returns, rows=rows), full[rows])
     np.testing.assert_array_equal(csmom.signal(md.returns, rows=np.array([0, 5, 252, 253])), full[[0, 5, 252, 253]])
+
+
+def test_log_index_and_csmom_take_column_major_panels():
+    """Panels read from disk may be column-major; the in-place sums must see C order."""
+    r = random_returns(3, t=600, n=12)
+    r[:100, 3] = np.nan
+    f = np.asfortranarray(r)
+    np.testing.assert_array_equal(log_index(f), log_index(r))
+    np.testing.assert_array_equal(csmom.signal(f), csmom.signal(r))
 
 
 def test_csmom_real_data_named_dates(tf_store):

@@ -17,6 +17,15 @@ def test_cumsum_sessions_equals_numpy_bit_for_bit(x):
     np.testing.assert_array_equal(cumsum_sessions(x), np.cumsum(x, axis=0))
 
 
+@settings(max_examples=30, deadline=None)
+@given(arrays(np.float64, st.tuples(st.integers(1, 60), st.integers(1, 7)),
+              elements=st.floats(-1e6, 1e6) | st.just(np.nan)))
+def test_cumsum_sessions_in_place_equals_numpy_bit_for_bit(x):
+    expected = np.cumsum(x, axis=0)
+    assert cumsum_sessions(x, out=x) is x
+    np.testing.assert_array_equal(x, expected)
+
+
 def test_cumsum_sessions_counts_bool_and_int_panels_exactly():
     rng = np.random.default_rng(0)
     flags = rng.random((500, 9)) < 0.3

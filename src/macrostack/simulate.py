@@ -255,8 +255,9 @@ def simulate(cfg: StackConfig, md: MarketData, precomputed_scalars: np.ndarray |
     notional = contract_notional(md, reb) if cfg.execution.capital is not None else None
     equity_t, equity_upto = 1.0, -1
     w_end = np.zeros(n)               # weights after the last booked return
-    pnl_returns, pnl_costs = cached(memo, Memo.key("booked_returns"),
-                                    lambda: (booked_returns(returns), booked_returns(costs)))
+    pnl_returns = cached(memo, Memo.key("booked_returns"), lambda: booked_returns(returns))
+    # Costs are charged on each period's first session only: those rows, not a whole panel.
+    pnl_costs = booked_returns(costs[np.minimum(bounds[:, 0], n_sessions - 1)])
     s_prev = 1.0
 
     def book(k: int) -> None:
@@ -264,7 +265,7 @@ def simulate(cfg: StackConfig, md: MarketData, precomputed_scalars: np.ndarray |
         a, b = bounds[k]
         if a >= b:
             return
-        p = period_pnl(w_exec[k], w_end, pnl_returns[a:b], pnl_costs[a], holding)
+        p = period_pnl(w_exec[k], w_end, pnl_returns[a:b], pnl_costs[k], holding)
         held[a:b], gross[a:b], cost[a], traded[a] = p.held, p.gross, p.cost, p.traded
         net[a:b] = p.gross
         net[a] -= p.cost

@@ -99,8 +99,8 @@ def _trend_lookback(p):
 
 def _ewmac(md, p, rows):
     from macrostack.engines import ewmac
-    return _at(ewmac.signal(md.returns, speeds=[tuple(s) for s in p.speeds], vol_span=p.vol_span,
-                            forecast_cap=p.forecast_cap), rows)
+    return ewmac.signal(md.returns, speeds=[tuple(s) for s in p.speeds], vol_span=p.vol_span,
+                        forecast_cap=p.forecast_cap, rows=rows)
 
 
 def _ewmac_lookback(p):

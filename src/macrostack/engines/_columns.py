@@ -2,6 +2,7 @@
 
 The engines' kernels release the GIL and treat instruments independently, so splitting the
 columns over the CPUs this process may use changes nothing in the result, only the time.
+(The allocator's correlation kernel splits its sessions the same way: each is computed alone.)
 """
 
 from __future__ import annotations

@@ -63,24 +63,26 @@ def signal(returns: np.ndarray, lookbacks: dict[int, float] | None = None, stale
     at = np.arange(t_len) if rows is None else np.asarray(rows, dtype=np.int64)
     h_max = max(lookbacks)
     ok = ~np.isnan(returns)
-    sessions = np.arange(t_len, dtype=np.int32)
-    last = np.maximum.accumulate(np.where(ok, sessions[:, None], np.int32(-t_len - 1)), axis=0)  # last bar row
-    x = log_index(returns)                                      # NaN before each first return
-    daily = np.where(ok, returns, 0.0)
-    c1 = cumsum_sessions(daily)
-    daily *= daily
-    c2 = cumsum_sessions(daily)
-
+    # Panels are made a few at a time and dropped once their rows are taken (peak memory).
     # Ready: X[t − h_max] defined (a bar at or before t − h_max), a bar in the last `stale_after`
     # sessions, and a usable σ on every lookback. Sessions before h_max are never ready.
+    sessions = np.arange(t_len, dtype=np.int32)
+    last = np.maximum.accumulate(np.where(ok, sessions[:, None], np.int32(-t_len - 1)), axis=0)  # last bar row
     ready = np.zeros((len(at), n), dtype=bool)
     late = at >= h_max
     t = at[late]
     ready[late] = (last[t - h_max] >= 0) & (last[t] > (t - stale_after)[:, None])
-    moves = {}
+    del last
+
+    daily = np.ascontiguousarray(np.where(ok, returns, 0.0))   # C order (the input may be F)
+    del ok
+    c1 = cumsum_sessions(daily)
+    daily *= daily
+    c2 = cumsum_sessions(daily, out=daily)                      # the squares are summed in place
+    del daily
+    sigma = {}                                                  # σ_h · √h at the late rows
     for h in lookbacks:
-        m = np.zeros((len(at), n))                               # sessions < h are never ready
-        late = at >= h
+        late = at >= h                                          # sessions < h are never ready
         t = at[late]
         s1 = c1[t] - c1[t - h]
         hvar = c2[t] - c2[t - h]                                 # h · sample variance, below
@@ -89,10 +91,20 @@ def signal(returns: np.ndarray, lookbacks: dict[int, float] | None = None, stale
         hvar -= s1
         hvar *= h / (h - 1.0)
         ready[late] &= hvar > MIN_DAILY_VAR * h
-        with np.errstate(invalid="ignore", divide="ignore"):   # not-ready sessions may be 0 or < 0
-            np.sqrt(hvar, out=hvar)
-            m[late] = (x[t] - x[t - h]) / hvar
+        with np.errstate(invalid="ignore"):                    # not-ready sessions may be < 0
+            sigma[h] = np.sqrt(hvar, out=hvar)
+    del c1, c2
+
+    x = log_index(returns)                                      # NaN before each first return
+    moves = {}
+    for h in lookbacks:
+        m = np.zeros((len(at), n))
+        late = at >= h
+        t = at[late]
+        with np.errstate(invalid="ignore", divide="ignore"):   # not-ready sessions may be 0
+            m[late] = (x[t] - x[t - h]) / sigma.pop(h)
         moves[h] = m
+    del x
     count = np.count_nonzero(ready, axis=1)
     ready &= (count >= 2)[:, None]
     count = np.count_nonzero(ready, axis=1).astype(float)

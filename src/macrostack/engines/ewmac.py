@@ -59,15 +59,20 @@ SCALAR_WINDOW = 2520
 SCALAR_MIN_PERIODS = 252
 
 
+_ROWS = 1024  # sessions per block of the row sums: |f| is never a whole panel
+
+
 def pooled_abs_mean(f: np.ndarray, window: int = SCALAR_WINDOW,
                     min_periods: int = SCALAR_MIN_PERIODS) -> np.ndarray:
     """[T]: mean of |f| over all non-NaN values in the trailing `window` sessions (rows <= t).
 
     NaN until `min_periods` sessions of the window hold at least one value."""
-    a = np.abs(f)
-    ok = ~np.isnan(a)
-    row_sum = np.sum(a, axis=1, where=ok)
-    row_cnt = np.count_nonzero(ok, axis=1).astype(float)
+    row_sum, row_cnt = np.empty(len(f)), np.empty(len(f))
+    for t0 in range(0, len(f), _ROWS):  # each row is summed alone: the blocks change no bit
+        a = np.abs(f[t0:t0 + _ROWS])
+        ok = ~np.isnan(a)
+        row_sum[t0:t0 + _ROWS] = np.sum(a, axis=1, where=ok)
+        row_cnt[t0:t0 + _ROWS] = np.count_nonzero(ok, axis=1)
     row_any = (row_cnt > 0).astype(float)
 
     def trailing(v: np.ndarray) -> np.ndarray:
@@ -84,10 +89,11 @@ def pooled_abs_mean(f: np.ndarray, window: int = SCALAR_WINDOW,
 
 
 def scale_forecast(raw: np.ndarray, cap: float, window: int = SCALAR_WINDOW,
-                   min_periods: int = SCALAR_MIN_PERIODS) -> np.ndarray:
-    """`clip(raw · 10 / pooled_abs_mean(raw), ±cap)`: causal forecast scaling (a new array)."""
+                   min_periods: int = SCALAR_MIN_PERIODS, out: np.ndarray | None = None) -> np.ndarray:
+    """`clip(raw · 10 / pooled_abs_mean(raw), ±cap)`: causal forecast scaling, into `out`
+    (a new array by default; `out=raw` scales in place)."""
     scalar = TARGET_ABS_FORECAST / pooled_abs_mean(raw, window, min_periods)
-    out = raw * scalar[:, None]
+    out = np.multiply(raw, scalar[:, None], out=out)
     np.minimum(out, cap, out=out)
     np.maximum(out, -cap, out=out)
     return out
@@ -108,15 +114,23 @@ def raw_forecasts(returns: np.ndarray, speeds=SPEEDS, vol_span: int = 25) -> lis
 
 
 def signal(returns: np.ndarray, speeds=SPEEDS, vol_span: int = 25, forecast_cap: float = 20.0,
-           scalar_window: int = SCALAR_WINDOW, scalar_min_periods: int = SCALAR_MIN_PERIODS) -> np.ndarray:
-    """Combined EWMAC forecast [sessions × instruments] in [−cap, cap], NaN where not ready."""
+           scalar_window: int = SCALAR_WINDOW, scalar_min_periods: int = SCALAR_MIN_PERIODS,
+           rows: np.ndarray | None = None) -> np.ndarray:
+    """Combined EWMAC forecast [sessions × instruments] in [−cap, cap], NaN where not ready.
+
+    With `rows` (session indices), only those sessions' forecasts [len(rows) × instruments]:
+    `signal(returns)[rows]`, the same bits (the scalars still pool every session)."""
     speeds = [(int(f), int(s)) for f, s in speeds]
-    combined = None
-    for raw in raw_forecasts(returns, speeds, vol_span):  # a NaN speed makes the sum NaN: all required
-        scaled = scale_forecast(raw, forecast_cap, scalar_window, scalar_min_periods)
-        combined = scaled if combined is None else combined + scaled
+    raws = raw_forecasts(returns, speeds, vol_span)  # views of one [speeds × T × N] array
+    combined = raws[0]
+    for k, raw in enumerate(raws):  # scaled in place; a NaN speed makes the sum NaN: all required
+        scale_forecast(raw, forecast_cap, scalar_window, scalar_min_periods, out=raw)
+        if k:
+            combined += raw
     combined /= len(speeds)
-    return scale_forecast(combined, forecast_cap, scalar_window, scalar_min_periods)
+    scale_forecast(combined, forecast_cap, scalar_window, scalar_min_periods, out=combined)
+    # A new array either way, so that the caller does not keep the four speeds alive through a view.
+    return combined.copy() if rows is None else combined[rows]
 
 
 def lookback(speeds=SPEEDS, vol_span: int = 25, scalar_min_periods: int = SCALAR_MIN_PERIODS) -> int:

@@ -44,10 +44,14 @@ FEATURES = ("momentum", "breakout", "slope")
 
 def log_index(returns: np.ndarray) -> np.ndarray:
     """Cumulative log return, NaN before each instrument's first return."""
-    started = np.maximum.accumulate(~np.isnan(returns), axis=0)
+    missing = np.isnan(returns)
     # A return <= −100% (a price crossing zero) has no log; count it as −99% for the index.
-    x = cumsum_sessions(np.log1p(np.maximum(np.where(np.isnan(returns), 0.0, returns), -0.99)))
-    x[~started] = np.nan
+    x = np.ascontiguousarray(np.where(missing, 0.0, returns))  # C order (the input may be F), summed in place
+    np.maximum(x, -0.99, out=x)
+    np.log1p(x, out=x)
+    cumsum_sessions(x, out=x)
+    np.logical_not(missing, out=missing)
+    x[~np.maximum.accumulate(missing, axis=0, out=missing)] = np.nan  # before the first return
     return x
 
 

@@ -155,10 +155,12 @@ def _put(src, n_rows, dst, t0, c0):
 
 
 @njit(**_JIT)
-def _log_index_rows(r, c0, t0, t1, acc, started, x, d):
+def _log_index_rows(r, c0, t0, t1, acc, started, x, d, mask):
     """Sessions [t0, t1) of the log index `x` (`trend.log_index`) and of the daily returns
-    `d` (a NaN return inside an instrument's history → 0; NaN before its first return)."""
+    `d` (a NaN return inside an instrument's history → 0; NaN before its first return), session
+    t in row `t & mask` (a ring buffer; mask −1: row t)."""
     for t in range(t0, t1):
+        row = t & mask
         for i in range(x.shape[1]):
             v = r[t, c0 + i]
             missing = np.isnan(v)
@@ -169,20 +171,21 @@ def _log_index_rows(r, c0, t0, t1, acc, started, x, d):
             s = l if t == 0 else acc[i] + l       # numpy's cumsum, from row 0
             acc[i] = s
             if started[i]:
-                x[t, i] = s
-                d[t, i] = 0.0 if missing else v
+                x[row, i] = s
+                d[row, i] = 0.0 if missing else v
             else:
-                x[t, i] = np.nan
-                d[t, i] = v
+                x[row, i] = np.nan
+                d[row, i] = v
 
 
 @njit(**_JIT)
-def _features_rows(x, d, t0, t1, k, h, skip, fast_decay, slow_decay, st, suf_max, suf_min, block,
+def _features_rows(x, d, mask, t0, t1, k, h, skip, fast_decay, slow_decay, st, suf_max, suf_min, block,
                    work, feats, f_row):
     """Sessions [t0, t1) of horizon k (h, skip) of every instrument: raw momentum, breakout,
     slope into feats[f_row + 0/1/2, t − t0] (NaN until a full horizon of history, and where
-    not finite). State: `st[k]`, the suffix extrema of the last complete block, and `block`,
-    the first session of the current block (returned, updated)."""
+    not finite). Session s of x and d is row `s & mask` (a ring buffer holding sessions
+    t − h .. t1 − 1 at least; mask −1: row s). State: `st[k]`, the suffix extrema of the last
+    complete block, and `block`, the first session of the current block (returned, updated)."""
     n = x.shape[1]
     h_f = float(h)
     sq_mom = np.sqrt(float(h - skip))
@@ -192,12 +195,13 @@ def _features_rows(x, d, t0, t1, k, h, skip, fast_decay, slow_decay, st, suf_max
         full = t >= h                               # session t − h exists
         th = t - h if full else 0
         tk = t - skip if t >= skip else 0
+        rt, rth, rtk = t & mask, th & mask, tk & mask  # their rows in x and d
 
         # rolling variance of d: remove session t − h, add session t
         for i in range(n):
             nobs, mean, ssq = st[k, _NOBS, i], st[k, _MEAN, i], st[k, _SSQ, i]
             c_add, c_rem = st[k, _C_ADD, i], st[k, _C_REM, i]
-            val = _clean(d[th, i])
+            val = _clean(d[rth, i])
             take = full & (val == val)
             n2, m2, s2, c2, u2 = _remove_var(val, nobs, mean, ssq, c_rem)
             nobs = n2 if take else nobs
@@ -205,7 +209,7 @@ def _features_rows(x, d, t0, t1, k, h, skip, fast_decay, slow_decay, st, suf_max
             ssq = s2 if take else ssq
             c_rem = c2 if take else c_rem
             unstable = u2 & take
-            val = _clean(d[t, i])
+            val = _clean(d[rt, i])
             take = val == val
             n2, m2, s2, c2, u2 = _add_var(val, nobs, mean, ssq, c_add)
             st[k, _NOBS, i] = n2 if take else nobs
@@ -219,7 +223,7 @@ def _features_rows(x, d, t0, t1, k, h, skip, fast_decay, slow_decay, st, suf_max
             if st[k, _UNSTABLE, i] != 0.0:
                 nobs = mean = ssq = c_add = 0.0
                 for s in range(max(0, t - h + 1), t + 1):
-                    val = _clean(d[s, i])
+                    val = _clean(d[s & mask, i])
                     if not np.isnan(val):
                         nobs, mean, ssq, c_add, _ = _add_var(val, nobs, mean, ssq, c_add)
                 st[k, _NOBS, i], st[k, _MEAN, i], st[k, _SSQ, i] = nobs, mean, ssq
@@ -232,7 +236,7 @@ def _features_rows(x, d, t0, t1, k, h, skip, fast_decay, slow_decay, st, suf_max
         whole = pos == h - 1                        # the window is the current block
         after = pos + 1 if pos + 1 < h else 0
         for i in range(n):                          # NaN (or inf) in the window → NaN
-            xv = _clean(x[t, i])
+            xv = _clean(x[rt, i])
             p_max = xv if start else _max(st[k, _P_MAX, i], xv)
             p_min = xv if start else _min(st[k, _P_MIN, i], xv)
             st[k, _P_MAX, i] = p_max
@@ -240,7 +244,7 @@ def _features_rows(x, d, t0, t1, k, h, skip, fast_decay, slow_decay, st, suf_max
             work[_HI, i] = p_max if whole else _max(suf_max[k, after, i], p_max)
             work[_LO, i] = p_min if whole else _min(suf_min[k, after, i], p_min)
         for i in range(n):
-            xv = _clean(x[t, i])
+            xv = _clean(x[rt, i])
             seen = xv == xv
             e_fast, e_slow = st[k, _E_FAST, i], st[k, _E_SLOW, i]
             w_fast, w_slow = st[k, _W_FAST, i], st[k, _W_SLOW, i]
@@ -253,12 +257,12 @@ def _features_rows(x, d, t0, t1, k, h, skip, fast_decay, slow_decay, st, suf_max
             st[k, _W_FAST, i] = w2 if step else w_fast
             st[k, _W_SLOW, i] = w3 if step else w_slow
         for i in range(n):
-            x_t = x[t, i]
-            x_old = x[th, i] if full else np.nan
+            x_t = x[rt, i]
+            x_old = x[rth, i] if full else np.nan
             sigma = work[_SIGMA, i]
             hi, lo = work[_HI, i], work[_LO, i]
             ready = x_old == x_old                                      # a full horizon of history
-            mom = (x[tk, i] - x_old) / (sigma * sq_mom)
+            mom = (x[rtk, i] - x_old) / (sigma * sq_mom)
             brk = 2.0 * (x_t - lo) / (hi - lo) - 1.0
             slope = (st[k, _E_FAST, i] - st[k, _E_SLOW, i]) / (sigma * sq_slope)
             feats[f_row, tr, i] = mom if ready & np.isfinite(mom) else np.nan
@@ -267,12 +271,12 @@ def _features_rows(x, d, t0, t1, k, h, skip, fast_decay, slow_decay, st, suf_max
 
         if whole:                                   # block complete: its suffix extrema
             for i in range(n):
-                xv = _clean(x[t, i])
+                xv = _clean(x[rt, i])
                 suf_max[k, h - 1, i] = xv
                 suf_min[k, h - 1, i] = xv
             for p in range(h - 2, -1, -1):
                 for i in range(n):
-                    xv = _clean(x[block + p, i])
+                    xv = _clean(x[(block + p) & mask, i])
                     suf_max[k, p, i] = _max(xv, suf_max[k, p + 1, i])
                     suf_min[k, p, i] = _min(xv, suf_min[k, p + 1, i])
             block += h
@@ -367,11 +371,15 @@ def signal(r, c0, c1, hs, skips, fast_decays, slow_decays, h_weights, f_use, f_w
     1 breakout, 2 slope) are standardised and summed, part_k = Σ_j f_weights[j] · z_kj, then
     out = Σ_k h_weights[k] · part_k, both sums from 0 in the order given. Sessions go in
     chunks through the stages (log index, features, standardisation, sum), whose states
-    carry over from chunk to chunk."""
+    carry over from chunk to chunk. The log index and the daily returns live in ring buffers of
+    the last (power of two > longest horizon + chunk) sessions: the features read sessions
+    t − h .. t only."""
     n_t, n = r.shape[0], c1 - c0
     n_h, n_f = hs.shape[0], f_use.shape[0]
-    x = np.empty((n_t, n))
-    d = np.empty((n_t, n))
+    ring = _ring_size(max(hs.max(), 1) + _CHUNK)
+    mask = ring - 1
+    x = np.empty((ring, n))
+    d = np.empty((ring, n))
     log_sum = np.zeros(n)
     started = np.zeros(n, np.bool_)
     st, suf_max, suf_min = _horizon_state(n_h, n, max(hs.max(), 1))
@@ -384,9 +392,9 @@ def signal(r, c0, c1, hs, skips, fast_decays, slow_decays, h_weights, f_use, f_w
     acc = np.empty((_CHUNK, n))
     for t0 in range(0, n_t, _CHUNK):
         t1 = min(t0 + _CHUNK, n_t)
-        _log_index_rows(r, c0, t0, t1, log_sum, started, x, d)
+        _log_index_rows(r, c0, t0, t1, log_sum, started, x, d, mask)
         for k in range(n_h):
-            blocks[k] = _features_rows(x, d, t0, t1, k, hs[k], skips[k], fast_decays[k],
+            blocks[k] = _features_rows(x, d, mask, t0, t1, k, hs[k], skips[k], fast_decays[k],
                                        slow_decays[k], st, suf_max, suf_min, blocks[k], work, feats, 0)
             for j in range(n_f):
                 _standardise_rows(feats, f_use[j], t0, t1, k * n_f + j, window, min_periods, clip,
@@ -402,7 +410,7 @@ def features(x_all, d_all, c0, c1, h, skip, fast_decay, slow_decay, mom, brk, sl
     n_t, n = x.shape
     st, suf_max, suf_min = _horizon_state(1, n, max(h, 1))
     feats = np.empty((3, n_t, n))
-    _features_rows(x, d, 0, n_t, 0, h, skip, fast_decay, slow_decay, st, suf_max, suf_min, 0,
+    _features_rows(x, d, -1, 0, n_t, 0, h, skip, fast_decay, slow_decay, st, suf_max, suf_min, 0,
                    np.empty((3, n)), feats, 0)
     _put(feats[0], n_t, mom, 0, c0)
     _put(feats[1], n_t, brk, 0, c0)

@@ -3,7 +3,7 @@
 Two kinds of input, treated differently because of when they are known:
 
 - asset returns `r[d, i]` are known for the whole run before the simulation starts, so the
-  mean pairwise correlation is computed for every session at once, vectorised
+  mean pairwise correlation is computed for every session at once, before the simulation
   (`mean_pairwise_correlation`); the value at `d` reads only rows `d-window+1 .. d`;
 - the portfolio's net P&L `p[d]` depends on the allocator's own past decisions, so the
   portfolio features are computed incrementally (`StateFeatures.update`, a compiled kernel),
@@ -16,8 +16,8 @@ predecessor defects 8 and 9) and annualise with 252 sessions per year.
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
+from macrostack.engines._columns import run_in_blocks
 from macrostack.kernels import kernel
 from macrostack.kernels.allocator_layout import (  # noqa: F401  (shared with the kernels)
     CORR_LONG,
@@ -34,21 +34,13 @@ from macrostack.kernels.allocator_layout import (  # noqa: F401  (shared with th
     VOL_LONG,
     VOL_SHORT,
 )
-from macrostack.rolling import cumsum_sessions
 
 _ADVANCE_FEATURES = kernel("advance_features")
+_MEAN_CORRELATIONS = kernel("mean_correlations")
 
 # --------------------------------------------------------------------------------------
-# Mean pairwise correlation of asset returns (vectorised over all sessions)
+# Mean pairwise correlation of asset returns (every session, before the simulation)
 # --------------------------------------------------------------------------------------
-
-
-def _window_sums(cumulative: np.ndarray, window: int) -> np.ndarray:
-    """`out[k] = Σ_{t=k}^{k+window-1} x[t]` for every full window (rows), from `cumulative` =
-    `cumsum(x, axis=0)`. Shape `(T - window + 1, ...)`; integer inputs give exact counts."""
-    out = cumulative[window - 1:].copy()
-    out[1:] -= cumulative[: len(cumulative) - window]
-    return out
 
 
 def mean_pairwise_correlation(returns: np.ndarray, window: int) -> np.ndarray:
@@ -56,65 +48,33 @@ def mean_pairwise_correlation(returns: np.ndarray, window: int) -> np.ndarray:
 
     `returns` is `[T × N]` simple daily returns (NaN = no return). For each session `d`, the
     window is sessions `[d-window+1, d]`; the instruments used are those with a finite return
-    on every session of the window and a non-constant return there (`k` of them). Result
-    `[T]`: the mean of `ρ_ij` over the `k(k-1)` ordered pairs `i != j`; NaN when `k < 2` or
-    `d < window-1`.
+    on every session of the window and at least one change between consecutive sessions of
+    the window (`k` of them). Result `[T]`: the mean of `ρ_ij` over the `k(k-1)` ordered pairs
+    `i != j`; NaN when `k < 2` or `d < window-1`.
 
-    Vectorised with the identity (same ddof everywhere, so it cancels)
+    Computed with the identity (same ddof everywhere, so it cancels)
 
         Σ_{i,j} ρ_ij = Var_t( Σ_i r[t,i] / s_i ),   s_i = std of instrument i on the window,
 
     whose diagonal terms sum to `k`, so `mean ρ = (Var_t(Y) − k) / (k(k − 1))` with
-    `Y[t] = Σ_i r[t,i]/s_i`. The per-instrument window sums come from cumulative sums (O(T·N));
-    `Y` for every window is one batched matrix product over a strided view (O(T·N·window),
-    no copy of the windows).
+    `Y[t] = Σ_i r[t,i]/s_i`, by the kernel `kernels.correlation.mean_correlations`.
     """
     return mean_pairwise_correlations(returns, (window,))[window]
 
 
 def mean_pairwise_correlations(returns: np.ndarray, windows: tuple[int, ...]) -> dict[int, np.ndarray]:
-    """`mean_pairwise_correlation` for several windows; the cumulative sums are taken once."""
-    r = np.asarray(returns, dtype=float)
+    """`mean_pairwise_correlation` for several windows, in one pass over the sessions."""
+    r = np.ascontiguousarray(returns, dtype=np.float64)
     if r.ndim != 2:
         raise ValueError(f"returns must be [T x N], got shape {r.shape}")
     if min(windows) < 2:
         raise ValueError(f"correlation window must be >= 2 sessions, got {min(windows)}")
-    n_sessions = r.shape[0]
-    outs = {w: np.full(n_sessions, np.nan) for w in windows}
-    windows = [w for w in windows if n_sessions >= w]
-    if not windows or r.shape[1] < 2:
-        return outs
-
-    finite = np.isfinite(r)
-    r0 = np.where(finite, r, 0.0)
-    c1 = cumsum_sessions(r0)
-    c2 = cumsum_sessions(np.square(r0))
-    # Constant windows (e.g. a run of zero returns while a price is missing) must be dropped
-    # exactly; a variance from running sums is only ~0 there, so count changes from one
-    # session to the next instead (exact integers), and missing returns likewise.
-    change = np.zeros(r.shape, dtype=np.int32)
-    np.not_equal(r0[1:], r0[:-1], out=change[1:], casting="unsafe")
-    c_change = cumsum_sessions(change)
-    c_missing = cumsum_sessions(~finite)
-
-    for window in windows:
-        s1 = _window_sums(c1, window)
-        var = (_window_sums(c2, window) - s1 * s1 / window) / (window - 1)
-        # changes inside the window: drop the change into the window's first row
-        changes = _window_sums(c_change, window) - change[: n_sessions - window + 1]
-        missing = _window_sums(c_missing, window)
-        valid = (missing == 0) & (changes > 0) & (var > 0.0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            inv_std = np.where(valid, 1.0 / np.sqrt(var), 0.0)
-        k = valid.sum(axis=1)
-
-        view = sliding_window_view(r0, window, axis=0)  # [T-w+1, N, w], a view
-        y = np.matmul(inv_std[:, None, :], view)[:, 0, :]  # [T-w+1, w]
-        sum_rho = y.var(axis=1, ddof=1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            mean_rho = (sum_rho - k) / (k * (k - 1.0))
-        outs[window][window - 1:] = np.where(k >= 2, mean_rho, np.nan)
-    return outs
+    out = np.full((len(windows), r.shape[0]), np.nan)
+    if r.shape[1] >= 2:
+        lengths = np.array(windows, dtype=np.int64)
+        # Sessions are independent of one another: blocks of them in threads (the kernel releases the GIL).
+        run_in_blocks(lambda d0, d1: _MEAN_CORRELATIONS(r, lengths, d0, d1, out), r.shape[0])
+    return {w: out[j] for j, w in enumerate(windows)}
 
 
 class StateFeatures:
