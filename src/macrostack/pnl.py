@@ -66,8 +66,10 @@ class PeriodPnL:
 
 
 def booked_returns(panel: np.ndarray) -> np.ndarray:
-    """Returns (or costs) as the P&L books them: a missing value is 0, never filled from elsewhere."""
-    return np.nan_to_num(panel, nan=0.0)
+    """Returns (or costs) as the P&L books them: a missing value is 0, never filled from elsewhere.
+    (`np.nan_to_num(panel, nan=0.0)`, without its ±inf passes when there is no inf: the usual case.)"""
+    booked = np.where(np.isnan(panel), 0.0, panel)
+    return booked if np.isfinite(booked).all() else np.nan_to_num(panel, nan=0.0)
 
 
 def period_pnl(w_exec: np.ndarray, w_before: np.ndarray, returns: np.ndarray, cost_per_unit: np.ndarray,

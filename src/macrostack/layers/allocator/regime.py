@@ -51,8 +51,10 @@ from macrostack.layers.allocator.state import (
 from macrostack.kernels import kernel
 from macrostack.kernels.allocator_layout import ENTER, EXIT, REGIME, SCALAR, TARGET
 
-_COUNT_FLAGS, _CANDIDATE, _NEXT_REGIME, _SMOOTH, _ADVANCE_REGIME = (
-    kernel(name) for name in ("count_flags", "candidate", "next_regime", "smooth", "advance_regime"))
+_COUNT_FLAGS, _CANDIDATE, _NEXT_REGIME, _SMOOTH = (
+    kernel(name) for name in ("count_flags", "candidate", "next_regime", "smooth"))
+# Called once per rebalance with the tables Allocator made itself: no per-call argument checks.
+_ADVANCE_REGIME = kernel("advance_regime", checked=False)
 
 INITIAL_SCALAR = 1.0  # the scalar before the first session: no brake without evidence
 

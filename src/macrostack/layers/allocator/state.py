@@ -35,7 +35,9 @@ from macrostack.kernels.allocator_layout import (  # noqa: F401  (shared with th
     VOL_SHORT,
 )
 
-_ADVANCE_FEATURES = kernel("advance_features")
+# Called once per rebalance with the feature table, wealth and correlations made by StateFeatures
+# itself and `net` made C-ordered float64 by `update`: no per-call argument checks.
+_ADVANCE_FEATURES = kernel("advance_features", checked=False)
 _MEAN_CORRELATIONS = kernel("mean_correlations")
 
 # --------------------------------------------------------------------------------------
