@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from macrostack.pnl import held_panel, hold, period_bounds, period_pnl
+from macrostack.pnl import booked_returns, held_panel, hold, period_bounds, period_pnl
 
 
 def test_weights_decided_at_t_earn_the_next_return_not_the_same_session():
@@ -85,3 +85,31 @@ def test_gross_is_linear_in_held_weights(k, seed, holding):
     if holding == "constant":  # and executed weights → gross P&L is linear for constant holding
         scaled = held_panel(k * w, reb, r, np.zeros_like(r), 1, holding)
         np.testing.assert_allclose(scaled["gross"], k * base["gross"], rtol=1e-12, atol=1e-15)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 40), st.integers(1, 5), st.integers(1, 3), st.integers(0, 2**32 - 1))
+def test_constant_held_panel_at_once_is_the_period_loop(t, n, lag, seed):
+    """`held_panel` books every constant-holding period at once; the contract's period loop
+    (`period_pnl`, as the simulator books) gives the same held weights and turnover exactly and
+    the same gross P&L and costs to rounding (summed in another order)."""
+    rng = np.random.default_rng(seed)
+    r = rng.standard_normal((t, n)) * 0.01
+    r[rng.random(r.shape) < 0.2] = np.nan
+    c = np.abs(rng.standard_normal((t, n))) * 1e-4
+    reb = np.unique(rng.integers(0, t + 3, size=int(rng.integers(1, 8))))
+    w = rng.standard_normal((len(reb), n))
+    got = held_panel(w, reb, r, c, lag, "constant")
+    want = {k: np.zeros(t) for k in ("gross", "cost", "traded")}
+    want["held"] = np.zeros((t, n))
+    w_before = np.zeros(n)
+    for j, (a, b) in enumerate(period_bounds(reb, lag, t)):
+        if a < b:
+            p = period_pnl(w[j], w_before, booked_returns(r)[a:b], booked_returns(c)[a], "constant")
+            want["held"][a:b], want["gross"][a:b], want["cost"][a], want["traded"][a] = p.held, p.gross, p.cost, p.traded
+            w_before = p.w_end
+    np.testing.assert_array_equal(got["held"], want["held"])
+    np.testing.assert_array_equal(got["traded"], want["traded"])
+    np.testing.assert_allclose(got["gross"], want["gross"], rtol=0, atol=1e-15)
+    np.testing.assert_allclose(got["cost"], want["cost"], rtol=0, atol=1e-17)
+    np.testing.assert_array_equal(got["net"], got["gross"] - got["cost"])

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from macrostack.audit import _worst, audit_run
+from macrostack.audit import _factorized, _worst, audit_run
 from macrostack.cli import app
 from macrostack.config import load_config, parse_config
 from macrostack.errors import InputError
@@ -268,3 +268,17 @@ def test_the_audits_largest_error_is_nan_to_num_s(err):
     flat = np.nan_to_num(np.abs(err), nan=np.inf)
     k = int(np.argmax(flat))
     assert _worst(err, dates) == (float(flat.reshape(-1)[k]), str(dates[np.unravel_index(k, err.shape)[0]].date()))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(-1, 3), max_size=40), st.permutations(["w_pre", "w_rt", "w_alloc", "signal:x"]),
+       st.booleans())
+def test_the_audits_stage_codes_are_pandas_factorize(codes, categories, blocks):
+    """The audit reads the stage column's categorical codes at block boundaries instead of hashing
+    it: the same codes and names as pd.factorize(sort=False), whatever the category order."""
+    codes = np.sort(codes) if blocks else np.array(codes, dtype=int)
+    column = pd.Series(pd.Categorical.from_codes(np.asarray(codes, dtype=int), categories))
+    want, want_names = pd.factorize(column, sort=False)
+    got, got_names = _factorized(column)
+    np.testing.assert_array_equal(got, want)
+    assert [str(x) for x in got_names] == [str(x) for x in want_names]

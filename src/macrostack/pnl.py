@@ -95,9 +95,12 @@ def period_bounds(rebalance_idx: np.ndarray, lag: int, n_sessions: int) -> np.nd
 
 def held_panel(w_exec: np.ndarray, rebalance_idx: np.ndarray, returns: np.ndarray, costs: np.ndarray,
                lag: int, holding: str) -> dict[str, np.ndarray]:
-    """The whole run's P&L from the executed weights [R, N] (used by the audit to re-derive it)."""
+    """The whole run's P&L from the executed weights [R, N] (used by the audit to re-derive it).
+    Under `constant` holding every period at once (`_constant_held_panel`), else period by period."""
     t, n = returns.shape
     returns, costs = booked_returns(returns), booked_returns(costs)
+    if holding == "constant":
+        return _constant_held_panel(w_exec, period_bounds(rebalance_idx, lag, t), returns, costs)
     out = {"held": np.zeros((t, n)), "gross": np.zeros(t), "cost": np.zeros(t), "traded": np.zeros(t)}
     w_before = np.zeros(n)
     for j, (a, b) in enumerate(period_bounds(rebalance_idx, lag, t)):
@@ -106,5 +109,30 @@ def held_panel(w_exec: np.ndarray, rebalance_idx: np.ndarray, returns: np.ndarra
         p = period_pnl(w_exec[j], w_before, returns[a:b], costs[a], holding)
         out["held"][a:b], out["gross"][a:b], out["cost"][a], out["traded"][a] = p.held, p.gross, p.cost, p.traded
         w_before = p.w_end
+    out["net"] = out["gross"] - out["cost"]
+    return out
+
+
+def _constant_held_panel(w_exec: np.ndarray, bounds: np.ndarray, returns: np.ndarray,
+                         costs: np.ndarray) -> dict[str, np.ndarray]:
+    """`held_panel` under constant holding, all periods at once: session d holds the executed
+    weights of the period [a_j, b_j) containing it (0 before the first); `gross[d] = Σ_i w_i r[d, i]`;
+    on each period's first session `traded = Σ_i |w_j − w_prev|` and `cost = Σ_i k_i |w_j − w_prev|`,
+    `w_prev` the previous non-empty period's weights (0 for the first). Same contract as the
+    period loop, summed in another order (equal to rounding, ~1e-17)."""
+    t, n = returns.shape
+    live = np.flatnonzero(bounds[:, 0] < bounds[:, 1])
+    starts = bounds[live, 0]
+    k = np.searchsorted(starts, np.arange(t), side="right") - 1       # last period started by d
+    sessions = np.flatnonzero(k >= 0)
+    j = live[k[sessions]]
+    inside = sessions < bounds[j, 1]
+    held = np.zeros((t, n))
+    held[sessions[inside]] = w_exec[j[inside]]
+    weights = w_exec[live]
+    delta = np.abs(weights - np.vstack([np.zeros((1, n)), weights[:-1]]))
+    out = {"held": held, "gross": np.einsum("dn,dn->d", held, returns), "cost": np.zeros(t), "traded": np.zeros(t)}
+    out["cost"][starts] = np.einsum("jn,jn->j", costs[starts], delta)
+    out["traded"][starts] = delta.sum(axis=1)
     out["net"] = out["gross"] - out["cost"]
     return out
