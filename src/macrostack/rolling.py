@@ -12,6 +12,7 @@ import pandas as pd
 from macrostack.kernels import kernel
 
 _CUMSUM = {"f": kernel("cumsum_rows_f8"), "i": kernel("cumsum_rows_i8")}
+_EWMA_VOL = kernel("ewma_vol_rows")
 
 
 def cumsum_sessions(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -39,7 +40,20 @@ def ewma(x: np.ndarray, span: float | None = None, halflife: float | None = None
     return pd.DataFrame(x).ewm(span=span, halflife=halflife, ignore_na=True).mean().to_numpy()
 
 
-def ewma_vol(returns: np.ndarray, halflife: float, min_periods: int = 20) -> np.ndarray:
-    """Annualised EWMA volatility sqrt(252 · EWMA(r²)) (zero-mean convention)."""
-    var = pd.DataFrame(returns * returns).ewm(halflife=halflife, min_periods=min_periods, ignore_na=True).mean()
-    return np.sqrt(252.0 * var.to_numpy())
+def ewma_vol(returns: np.ndarray, halflife: float, min_periods: int = 20, rows: np.ndarray | None = None) -> np.ndarray:
+    """Annualised EWMA volatility sqrt(252 · EWMA(r²)) (zero-mean convention) at sessions `rows`
+    (ascending; default all) [len(rows), N]. The same bits as
+    `sqrt(252 · DataFrame(r²).ewm(halflife=, min_periods=, ignore_na=True).mean())[rows]`: a kernel
+    with pandas' arithmetic (`kernels.rolling.ewma_vol_rows`), over column blocks on threads."""
+    from macrostack.engines._columns import run_in_blocks  # (macrostack.engines imports this module)
+
+    r = np.ascontiguousarray(returns, dtype=np.float64)
+    rows = np.arange(r.shape[0]) if rows is None else np.ascontiguousarray(rows, dtype=np.int64)
+    if len(rows) and (rows[0] < 0 or rows[-1] >= r.shape[0] or (np.diff(rows) < 0).any()):
+        raise ValueError("rows must be ascending session indices")
+    decay = 1.0 - np.exp(np.log(0.5) / halflife)         # pandas' halflife → com → α, in its operations
+    com = 1.0 / decay - 1.0
+    out = np.empty((len(rows), r.shape[1]))
+    run_in_blocks(lambda c0, c1: _EWMA_VOL(r, c0, c1, 1.0 - 1.0 / (1.0 + com), max(int(min_periods), 1), rows, out),
+                  r.shape[1])
+    return out

@@ -145,8 +145,8 @@ def simulate(cfg: StackConfig, md: MarketData, precomputed_scalars: np.ndarray |
     # Layer 1: engines → signals; signal → sleeve weights at unit risk.
     schedule, signals_cfg = cfg.data.schedule, cfg.signals.model_dump(mode="json")
     trad, vol = cached(memo, Memo.key("instrument_vol", signals_cfg, schedule),
-                       lambda: (sleeves.tradable(returns, cfg.signals.stale_after)[reb],
-                                sleeves.instrument_vol(returns, cfg.signals)[reb]))
+                       lambda: (sleeves.tradable(returns, cfg.signals.stale_after, reb),
+                                sleeves.instrument_vol(returns, cfg.signals, reb)))
     lap("instrument_vol", then="engines")
     stages: dict[str, np.ndarray] = {}
     statuses: dict[str, str] = {}

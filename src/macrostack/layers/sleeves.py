@@ -21,18 +21,20 @@ from macrostack.config import RiskTargetingConfig, SignalConfig
 from macrostack.layers.risk_targeting import portfolio_variances
 
 
-def tradable(returns: np.ndarray, stale_after: int) -> np.ndarray:
-    """[sessions × instruments] bool: a bar within the last `stale_after` sessions."""
-    has = (~np.isnan(returns)).astype(np.int64)
-    c = rolling.cumsum_sessions(has)
-    recent = c.copy()
-    recent[stale_after:] = c[stale_after:] - c[:-stale_after]
+def tradable(returns: np.ndarray, stale_after: int, rows: np.ndarray | None = None) -> np.ndarray:
+    """[sessions × instruments] bool (or at sessions `rows` only): a bar within the last
+    `stale_after` sessions, `c[t] − c[t − stale_after] > 0` with c the count of bars through t."""
+    c = rolling.cumsum_sessions(~np.isnan(returns))
+    rows = np.arange(len(c)) if rows is None else np.asarray(rows)
+    early = rows < stale_after
+    recent = c[rows]
+    recent[~early] -= c[rows[~early] - stale_after]
     return recent > 0
 
 
-def instrument_vol(returns: np.ndarray, cfg: SignalConfig) -> np.ndarray:
-    """Annualised EWMA vol per session and instrument, floored at `vol_floor`."""
-    return np.maximum(rolling.ewma_vol(returns, cfg.vol_halflife), cfg.vol_floor)
+def instrument_vol(returns: np.ndarray, cfg: SignalConfig, rows: np.ndarray | None = None) -> np.ndarray:
+    """Annualised EWMA vol per session (or at sessions `rows` only) and instrument, floored at `vol_floor`."""
+    return np.maximum(rolling.ewma_vol(returns, cfg.vol_halflife, rows=rows), cfg.vol_floor)
 
 
 def spread_leg_weights(legs: np.ndarray, tradable_at_rebalance: np.ndarray) -> np.ndarray:
