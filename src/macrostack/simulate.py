@@ -154,6 +154,8 @@ def simulate(cfg: StackConfig, md: MarketData, precomputed_scalars: np.ndarray |
 
     # Layer 1: engines → signals; signal → sleeve weights at unit risk.
     schedule, signals_cfg = cfg.data.schedule, cfg.signals.model_dump(mode="json")
+    # Missing returns as 0, once: the risk estimators' windows and (finite: `booked_returns`) the P&L.
+    returns0 = cached(memo, Memo.key("returns0"), lambda: np.where(np.isnan(returns), 0.0, returns))
     trad, vol = cached(memo, Memo.key("instrument_vol", signals_cfg, schedule),
                        lambda: (sleeves.tradable(returns, cfg.signals.stale_after, reb),
                                 sleeves.instrument_vol(returns, cfg.signals, reb)))
@@ -204,7 +206,8 @@ def simulate(cfg: StackConfig, md: MarketData, precomputed_scalars: np.ndarray |
     sleeve_w = cached(memo, Memo.key("sleeve_weights", [(k, signal_key[k]) for k in signals], signals_cfg,
                                      rt_cfg.vol_lookback, rt_cfg.estimator, rt_cfg.ewma_lambda, rt_cfg.newey_west_lags,
                                      schedule),
-                      lambda: sleeves.sleeve_weights(signals, vol, trad, returns, reb, cfg.signals, rt_cfg, spread=spread))
+                      lambda: sleeves.sleeve_weights(signals, vol, trad, returns0, reb, cfg.signals, rt_cfg, spread=spread,
+                                                     zero_filled=True))
     for name, w in sleeve_w.items():
         stages[f"signal:{name}"] = cached(memo, Memo.key("signal_stage", signal_key[name]),
                                           lambda name=name: np.nan_to_num(signals[name]))
@@ -229,7 +232,7 @@ def simulate(cfg: StackConfig, md: MarketData, precomputed_scalars: np.ndarray |
     lap("policy+construction+overlay", then="risk targeting")
 
     # Layer 5: risk targeting (vectorised over rebalances).
-    rt = RiskTargeting(cfg.risk_targeting).apply(w_pre, returns, reb)
+    rt = RiskTargeting(cfg.risk_targeting).apply(w_pre, returns0, reb, zero_filled=True)
     statuses["risk_targeting"] = "effective"
     lap("risk_targeting", then="allocator state" if cfg.allocator.mode == "compute" else "rebalance loop")
 
@@ -265,7 +268,8 @@ def simulate(cfg: StackConfig, md: MarketData, precomputed_scalars: np.ndarray |
     notional = contract_notional(md, reb) if cfg.execution.capital is not None else None
     equity_t, equity_upto = 1.0, -1
     w_end = np.zeros(n)               # weights after the last booked return
-    pnl_returns = cached(memo, Memo.key("booked_returns"), lambda: booked_returns(returns))
+    pnl_returns = cached(memo, Memo.key("booked_returns"),
+                         lambda: returns0 if np.isfinite(returns0).all() else booked_returns(returns))
     # Costs are charged on each period's first session only: those rows, not a whole panel.
     pnl_costs = booked_returns(costs[np.minimum(bounds[:, 0], n_sessions - 1)])
     s_prev = 1.0

@@ -48,17 +48,18 @@ def spread_leg_weights(legs: np.ndarray, tradable_at_rebalance: np.ndarray) -> n
 
 def sleeve_weights(signals: dict[str, np.ndarray], vol_at_rebalance: np.ndarray, tradable_at_rebalance: np.ndarray,
                    returns: np.ndarray, rebalance_idx: np.ndarray, cfg: SignalConfig,
-                   rt: RiskTargetingConfig, spread: set[str] = frozenset()) -> dict[str, np.ndarray]:
+                   rt: RiskTargetingConfig, spread: set[str] = frozenset(),
+                   zero_filled: bool = False) -> dict[str, np.ndarray]:
     """Each sleeve's weights [R, N] at unit ex-ante risk, from its signal at the rebalances.
 
     Sleeves named in `spread` emit leg weights already vol-normalised per spread (hedge
     ratios, equal-and-opposite contracts): they are not divided by each leg's σ_i, only scaled
-    to the unit risk like every sleeve."""
+    to the unit risk like every sleeve. `zero_filled`: the returns' missing values are already 0."""
     raw = {k: spread_leg_weights(s, tradable_at_rebalance) if k in spread else
            np.where(tradable_at_rebalance & np.isfinite(s) & np.isfinite(vol_at_rebalance), s / vol_at_rebalance, 0.0)
            for k, s in signals.items()}
     variances = portfolio_variances(list(raw.values()), returns, rebalance_idx, rt.vol_lookback, rt.estimator,
-                                    rt.ewma_lambda, rt.newey_west_lags)
+                                    rt.ewma_lambda, rt.newey_west_lags, zero_filled)
     out = {}
     for (k, w), var in zip(raw.items(), variances):
         sigma = np.sqrt(var)
