@@ -273,10 +273,12 @@ def simulate(cfg: StackConfig, md: MarketData, precomputed_scalars: np.ndarray |
     # Costs are charged on each period's first session only: those rows, not a whole panel.
     pnl_costs = booked_returns(costs[np.minimum(bounds[:, 0], n_sessions - 1)])
     s_prev = 1.0
+    spans = bounds.tolist()           # Python ints: ~3,500 lookups without numpy scalars
+    w_rt, no_weights = rt.weights, np.zeros(n)
 
     def book(k: int) -> None:
         nonlocal w_end
-        a, b = bounds[k]
+        a, b = spans[k]
         if a >= b:
             return
         p = period_pnl(w_exec[k], w_end, pnl_returns[a:b], pnl_costs[k], holding)
@@ -298,15 +300,15 @@ def simulate(cfg: StackConfig, md: MarketData, precomputed_scalars: np.ndarray |
             s_now = 1.0
         scalar_applied[j] = s_prev if mode != "precomputed" else (precomputed_scalars[j - 1] if j else 1.0)
         scalar_at[j] = s_now
-        w_alloc[j] = rt.weights[j] * scalar_applied[j]
+        w_alloc[j] = w_rt[j] * scalar_applied[j]
         if notional is not None:
             # NAV at the close of t: the equity through t is known (periods before j are booked).
             equity_t *= np.prod(1.0 + net[equity_upto + 1: t + 1])
             equity_upto = t
-            w_exec[j] = execution.apply(j, w_alloc[j], w_exec[j - 1] if j else np.zeros(n), notional[j],
+            w_exec[j] = execution.apply(j, w_alloc[j], w_exec[j - 1] if j else no_weights, notional[j],
                                         cfg.execution.capital * equity_t)
         else:
-            w_exec[j] = execution.apply(j, w_alloc[j], w_exec[j - 1] if j else np.zeros(n))
+            w_exec[j] = execution.apply(j, w_alloc[j], w_exec[j - 1] if j else no_weights)
         s_prev = s_now
     book(n_reb - 1)
     lap("loop")
