@@ -1,5 +1,5 @@
 """rolling.cumsum_sessions: numpy's axis-0 cumulative sum, bit for bit, on every panel dtype used;
-rolling.ewma_vol: pandas' ewm, bit for bit."""
+rolling.ewma_vol: pandas' ewm, bit for bit; rolling.last_bar and sleeves.tradable."""
 
 import numpy as np
 from hypothesis import given, settings
@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from macrostack.data.market import load_market_data
-from macrostack.rolling import cumsum_sessions, ewma_vol
+from macrostack.layers.sleeves import tradable
+from macrostack.rolling import cumsum_sessions, ewma_vol, last_bar
 
 
 @settings(max_examples=50, deadline=None)
@@ -73,3 +74,23 @@ def test_ewma_vol_equals_pandas_bit_for_bit_on_the_default_dataset(tf_store):
 def test_ewma_vol_refuses_rows_out_of_order():
     with pytest.raises(ValueError, match="ascending"):
         ewma_vol(np.ones((10, 2)), 5.0, rows=np.array([3, 1]))
+
+
+def _tradable_by_counts(r: np.ndarray, stale_after: int) -> np.ndarray:
+    """The former `sleeves.tradable`: bars counted over the last `stale_after` sessions."""
+    c = np.cumsum(~np.isnan(r), axis=0)
+    recent = c.copy()
+    recent[stale_after:] = c[stale_after:] - c[:-stale_after]
+    return recent > 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(arrays(np.float64, st.tuples(st.integers(0, 60), st.integers(1, 6)), elements=st.just(0.01) | st.just(np.nan)),
+       st.integers(1, 12), st.data())
+def test_tradable_and_last_bar_agree_with_counting_bars(r, stale_after, data):
+    expected = _tradable_by_counts(r, stale_after)
+    np.testing.assert_array_equal(tradable(r, stale_after), expected)
+    rows = np.flatnonzero(data.draw(arrays(np.bool_, len(r))))
+    np.testing.assert_array_equal(tradable(r, stale_after, rows), expected[rows])
+    seen = np.where(~np.isnan(r), np.arange(len(r))[:, None], -1)
+    np.testing.assert_array_equal(last_bar(r, rows), np.maximum.accumulate(seen, axis=0)[rows] if len(r) else seen)

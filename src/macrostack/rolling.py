@@ -13,6 +13,7 @@ from macrostack.kernels import kernel
 
 _CUMSUM = {"f": kernel("cumsum_rows_f8"), "i": kernel("cumsum_rows_i8")}
 _EWMA_VOL = kernel("ewma_vol_rows")
+_LAST_BAR = kernel("last_bar_rows")
 
 
 def cumsum_sessions(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -27,6 +28,23 @@ def cumsum_sessions(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         raise ValueError(f"out must be a C-ordered {x.dtype} panel of shape {x.shape}")
     if x.shape[0]:
         _CUMSUM[x.dtype.kind](x, out)
+    return out
+
+
+def _ascending_rows(rows: np.ndarray | None, n_sessions: int) -> np.ndarray:
+    rows = np.arange(n_sessions) if rows is None else np.ascontiguousarray(rows, dtype=np.int64)
+    if len(rows) and (rows[0] < 0 or rows[-1] >= n_sessions or (np.diff(rows) < 0).any()):
+        raise ValueError("rows must be ascending session indices")
+    return rows
+
+
+def last_bar(x: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+    """[len(rows), N] int64: the last session <= each of `rows` (ascending; default all) where
+    the panel has a value (not NaN), −1 before the first."""
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    rows = _ascending_rows(rows, x.shape[0])
+    out = np.empty((len(rows), x.shape[1]), dtype=np.int64)
+    _LAST_BAR(x, rows, out)
     return out
 
 
@@ -48,9 +66,7 @@ def ewma_vol(returns: np.ndarray, halflife: float, min_periods: int = 20, rows: 
     from macrostack.engines._columns import run_in_blocks  # (macrostack.engines imports this module)
 
     r = np.ascontiguousarray(returns, dtype=np.float64)
-    rows = np.arange(r.shape[0]) if rows is None else np.ascontiguousarray(rows, dtype=np.int64)
-    if len(rows) and (rows[0] < 0 or rows[-1] >= r.shape[0] or (np.diff(rows) < 0).any()):
-        raise ValueError("rows must be ascending session indices")
+    rows = _ascending_rows(rows, r.shape[0])
     decay = 1.0 - np.exp(np.log(0.5) / halflife)         # pandas' halflife → com → α, in its operations
     com = 1.0 / decay - 1.0
     out = np.empty((len(rows), r.shape[1]))

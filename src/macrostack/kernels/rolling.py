@@ -1,5 +1,5 @@
 """Numba kernels of `macrostack.rolling`: axis-0 cumulative sums of a panel, row by row, and the
-EWMA volatility with pandas' arithmetic."""
+EWMA volatility with pandas' arithmetic, the last session with a bar."""
 
 from __future__ import annotations
 
@@ -50,4 +50,22 @@ def ewma_vol_rows(r, c0, c1, decay, min_periods, rows, out):
         while k < rows.shape[0] and rows[k] == t:
             for i in range(n):
                 out[k, c0 + i] = np.sqrt(252.0 * m[i]) if seen[i] >= min_periods else np.nan
+            k += 1
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def last_bar_rows(r, rows, out):
+    """`out[k, i]`: the last session <= rows[k] (`rows` ascending) where `r[·, i]` is not NaN,
+    −1 when there is none."""
+    n = r.shape[1]
+    last = np.full(n, -1, np.int64)
+    k = 0
+    end = rows[rows.shape[0] - 1] + 1 if rows.shape[0] else 0
+    for t in range(end):
+        for i in range(n):
+            if r[t, i] == r[t, i]:
+                last[i] = t
+        while k < rows.shape[0] and rows[k] == t:
+            for i in range(n):
+                out[k, i] = last[i]
             k += 1

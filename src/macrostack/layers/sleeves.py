@@ -22,14 +22,11 @@ from macrostack.layers.risk_targeting import portfolio_variances
 
 
 def tradable(returns: np.ndarray, stale_after: int, rows: np.ndarray | None = None) -> np.ndarray:
-    """[sessions × instruments] bool (or at sessions `rows` only): a bar within the last
-    `stale_after` sessions, `c[t] − c[t − stale_after] > 0` with c the count of bars through t."""
-    c = rolling.cumsum_sessions(~np.isnan(returns))
-    rows = np.arange(len(c)) if rows is None else np.asarray(rows)
-    early = rows < stale_after
-    recent = c[rows]
-    recent[~early] -= c[rows[~early] - stale_after]
-    return recent > 0
+    """[sessions × instruments] bool (or at sessions `rows` only, ascending): a bar within the
+    last `stale_after` sessions, i.e. the last bar at or before t is later than t − stale_after."""
+    rows = np.arange(len(returns)) if rows is None else np.asarray(rows, dtype=np.int64)
+    last = rolling.last_bar(returns, rows)                     # −1: no bar yet
+    return (last >= 0) & (last > (rows - stale_after)[:, None])
 
 
 def instrument_vol(returns: np.ndarray, cfg: SignalConfig, rows: np.ndarray | None = None) -> np.ndarray:
