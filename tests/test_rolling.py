@@ -48,8 +48,7 @@ def _pandas_ewma_vol(r: np.ndarray, halflife: float, min_periods: int) -> np.nda
     return np.sqrt(252.0 * var.to_numpy())
 
 
-# Runs of equal values exercise pandas' "mean kept when it equals the value" branch; 20+ columns
-# split into column blocks on two threads.
+# Runs of equal values exercise pandas' "mean kept when it equals the value" branch.
 _RETURNS = st.sampled_from([0.0, 0.01, -0.02, 1e-300]) | st.floats(-0.5, 0.5) | st.just(np.nan)
 
 

@@ -22,13 +22,13 @@ def cumsum_rows(x, out):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def ewma_vol_rows(r, c0, c1, decay, min_periods, rows, out):
-    """Columns [c0, c1) of `out[k] = sqrt(252 · m[rows[k]])` (`rows` ascending), m the EWMA of
+def ewma_vol_rows(r, decay, min_periods, rows, out):
+    """`out[k] = sqrt(252 · m[rows[k]])` (`rows` ascending), m the EWMA of
     x = r² as pandas' `ewm(com, min_periods, ignore_na=True).mean()` (adjust=True) computes it,
     bit for bit: on each observed x, `w ← w · decay`, `m ← (w · m + x) / (w + 1)` (m kept when
     m == x), `w ← w + 1`; the first observation starts m = x, w = 1; NaN x is skipped; NaN until
     `min_periods` observations."""
-    n = c1 - c0
+    n = r.shape[1]
     m = np.full(n, np.nan)
     w = np.ones(n)
     seen = np.zeros(n, np.int64)
@@ -36,7 +36,7 @@ def ewma_vol_rows(r, c0, c1, decay, min_periods, rows, out):
     last = rows[rows.shape[0] - 1] + 1 if rows.shape[0] else 0
     for t in range(last):
         for i in range(n):
-            v = r[t, c0 + i]
+            v = r[t, i]
             x = v * v
             if x == x:
                 seen[i] += 1
@@ -49,7 +49,7 @@ def ewma_vol_rows(r, c0, c1, decay, min_periods, rows, out):
                     m[i] = x
         while k < rows.shape[0] and rows[k] == t:
             for i in range(n):
-                out[k, c0 + i] = np.sqrt(252.0 * m[i]) if seen[i] >= min_periods else np.nan
+                out[k, i] = np.sqrt(252.0 * m[i]) if seen[i] >= min_periods else np.nan
             k += 1
 
 
