@@ -273,7 +273,7 @@ def simulate(cfg: StackConfig, md: MarketData, precomputed_scalars: np.ndarray |
     # Costs are charged on each period's first session only: those rows, not a whole panel.
     pnl_costs = booked_returns(costs[np.minimum(bounds[:, 0], n_sessions - 1)])
     s_prev = 1.0
-    spans = bounds.tolist()           # Python ints: ~3,500 lookups without numpy scalars
+    spans, sessions = bounds.tolist(), reb.tolist()   # Python ints: no numpy scalars in the loop
     w_rt, no_weights = rt.weights, np.zeros(n)
 
     def book(k: int) -> None:
@@ -290,7 +290,7 @@ def simulate(cfg: StackConfig, md: MarketData, precomputed_scalars: np.ndarray |
     for j in range(n_reb):
         if j:
             book(j - 1)
-        t = reb[j]
+        t = sessions[j]
         if mode == "compute":
             allocator.update(net, t)
             s_now = allocator.scalar_at(t)
