@@ -142,16 +142,6 @@ def simulate(cfg: StackConfig, md: MarketData, precomputed_scalars: np.ndarray |
     if len(reb) == 0:
         raise InputError("no rebalance sessions in the chosen period", "data.start/end", "widen the date range")
 
-    # The allocator's correlations depend on the returns only: computed on a thread of their own
-    # (the kernel releases the GIL) while the stages before the allocator run, most of which hold
-    # one core (~0.04 s of `core` on 2 cores). Collected, and memoised, at the allocator's set-up.
-    corr_key = Memo.key("correlations", CORR_SHORT, CORR_LONG)
-    corr_ahead = None
-    if cfg.allocator.mode == "compute" and (memo is None or corr_key not in memo):
-        background = ThreadPoolExecutor(max_workers=1)
-        corr_ahead = background.submit(mean_pairwise_correlations, returns, (CORR_SHORT, CORR_LONG))
-        background.shutdown(wait=False)  # the thread ends with its task
-
     # Layer 1: engines → signals; signal → sleeve weights at unit risk.
     schedule, signals_cfg = cfg.data.schedule, cfg.signals.model_dump(mode="json")
     # Missing returns as 0, once: the risk estimators' windows and (finite: `booked_returns`) the P&L.
@@ -240,7 +230,7 @@ def simulate(cfg: StackConfig, md: MarketData, precomputed_scalars: np.ndarray |
     mode = cfg.allocator.mode
     allocator = None
     if mode == "compute":
-        corr = cached(memo, corr_key, corr_ahead.result if corr_ahead else
+        corr = cached(memo, Memo.key("correlations", CORR_SHORT, CORR_LONG),
                       lambda: mean_pairwise_correlations(returns, (CORR_SHORT, CORR_LONG)))
         # The allocator's windows start where the book is first held: the flat warm-up is not P&L history.
         active_rt = np.flatnonzero(np.abs(rt.weights).sum(axis=1) > 0)
