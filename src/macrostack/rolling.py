@@ -1,8 +1,8 @@
 """Causal rolling statistics over sessions (axis 0) of [sessions × instruments] panels.
 
-Every value at row t uses rows <= t only; pandas' window kernels do the work. A window
-containing NaN gives NaN (windows count sessions; an instrument without full history is
-not ready)."""
+Every value at row t uses rows <= t only; pandas' window functions or our numba kernels
+(`kernels.rolling`) do the work. A window containing NaN gives NaN (windows count sessions; an
+instrument without full history is not ready)."""
 
 from __future__ import annotations
 
