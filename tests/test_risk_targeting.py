@@ -98,3 +98,18 @@ def test_defect1_realised_vol_comes_out_near_target():
     pnl = np.einsum("dn,dn->d", held, r[reb[0] + 1: reb[0] + 1 + len(held)])  # lag 1
     realised = pnl.std(ddof=1) * np.sqrt(252)
     assert realised == pytest.approx(0.20, rel=0.05)
+
+
+@pytest.mark.parametrize("estimator", ["sample", "ewma", "newey_west", "ledoit_wolf"])
+def test_zero_filled_returns_give_the_same_bits(estimator):
+    # simulate passes its returns with missing values already 0 (`zero_filled`): the same panel
+    # the estimators would make themselves, so the same variances, bit for bit.
+    rng = np.random.default_rng(3)
+    r = rng.normal(0, 0.01, (300, 6))
+    r[rng.random(r.shape) < 0.1] = np.nan
+    w = rng.normal(0, 1, (4, 6))
+    reb = np.array([40, 120, 200, 299])
+    a = portfolio_variance(w, r, reb, 30, estimator)
+    b = portfolio_variance(w, np.where(np.isnan(r), 0.0, r), reb, 30, estimator, zero_filled=True)
+    assert np.isfinite(a).all()
+    np.testing.assert_array_equal(a, b)

@@ -144,9 +144,11 @@ def simulate(cfg: StackConfig, md: MarketData, precomputed_scalars: np.ndarray |
 
     # Layer 1: engines → signals; signal → sleeve weights at unit risk.
     schedule, signals_cfg = cfg.data.schedule, cfg.signals.model_dump(mode="json")
+    # Missing returns as 0, once: the risk estimators' windows and (finite: `booked_returns`) the P&L.
+    returns0 = cached(memo, Memo.key("returns0"), lambda: np.where(np.isnan(returns), 0.0, returns))
     trad, vol = cached(memo, Memo.key("instrument_vol", signals_cfg, schedule),
-                       lambda: (sleeves.tradable(returns, cfg.signals.stale_after)[reb],
-                                sleeves.instrument_vol(returns, cfg.signals)[reb]))
+                       lambda: (sleeves.tradable(returns, cfg.signals.stale_after, reb),
+                                sleeves.instrument_vol(returns, cfg.signals, reb)))
     lap("instrument_vol", then="engines")
     stages: dict[str, np.ndarray] = {}
     statuses: dict[str, str] = {}
@@ -194,7 +196,8 @@ def simulate(cfg: StackConfig, md: MarketData, precomputed_scalars: np.ndarray |
     sleeve_w = cached(memo, Memo.key("sleeve_weights", [(k, signal_key[k]) for k in signals], signals_cfg,
                                      rt_cfg.vol_lookback, rt_cfg.estimator, rt_cfg.ewma_lambda, rt_cfg.newey_west_lags,
                                      schedule),
-                      lambda: sleeves.sleeve_weights(signals, vol, trad, returns, reb, cfg.signals, rt_cfg, spread=spread))
+                      lambda: sleeves.sleeve_weights(signals, vol, trad, returns0, reb, cfg.signals, rt_cfg, spread=spread,
+                                                     zero_filled=True))
     for name, w in sleeve_w.items():
         stages[f"signal:{name}"] = cached(memo, Memo.key("signal_stage", signal_key[name]),
                                           lambda name=name: np.nan_to_num(signals[name]))
@@ -219,7 +222,7 @@ def simulate(cfg: StackConfig, md: MarketData, precomputed_scalars: np.ndarray |
     lap("policy+construction+overlay", then="risk targeting")
 
     # Layer 5: risk targeting (vectorised over rebalances).
-    rt = RiskTargeting(cfg.risk_targeting).apply(w_pre, returns, reb)
+    rt = RiskTargeting(cfg.risk_targeting).apply(w_pre, returns0, reb, zero_filled=True)
     statuses["risk_targeting"] = "effective"
     lap("risk_targeting", then="allocator state" if cfg.allocator.mode == "compute" else "rebalance loop")
 
@@ -255,14 +258,17 @@ def simulate(cfg: StackConfig, md: MarketData, precomputed_scalars: np.ndarray |
     notional = contract_notional(md, reb) if cfg.execution.capital is not None else None
     equity_t, equity_upto = 1.0, -1
     w_end = np.zeros(n)               # weights after the last booked return
-    pnl_returns = cached(memo, Memo.key("booked_returns"), lambda: booked_returns(returns))
+    pnl_returns = cached(memo, Memo.key("booked_returns"),
+                         lambda: returns0 if np.isfinite(returns0).all() else booked_returns(returns))
     # Costs are charged on each period's first session only: those rows, not a whole panel.
     pnl_costs = booked_returns(costs[np.minimum(bounds[:, 0], n_sessions - 1)])
     s_prev = 1.0
+    spans, sessions = bounds.tolist(), reb.tolist()   # Python ints: no numpy scalars in the loop
+    w_rt, no_weights = rt.weights, np.zeros(n)
 
     def book(k: int) -> None:
         nonlocal w_end
-        a, b = bounds[k]
+        a, b = spans[k]
         if a >= b:
             return
         p = period_pnl(w_exec[k], w_end, pnl_returns[a:b], pnl_costs[k], holding)
@@ -274,7 +280,7 @@ def simulate(cfg: StackConfig, md: MarketData, precomputed_scalars: np.ndarray |
     for j in range(n_reb):
         if j:
             book(j - 1)
-        t = reb[j]
+        t = sessions[j]
         if mode == "compute":
             allocator.update(net, t)
             s_now = allocator.scalar_at(t)
@@ -284,15 +290,15 @@ def simulate(cfg: StackConfig, md: MarketData, precomputed_scalars: np.ndarray |
             s_now = 1.0
         scalar_applied[j] = s_prev if mode != "precomputed" else (precomputed_scalars[j - 1] if j else 1.0)
         scalar_at[j] = s_now
-        w_alloc[j] = rt.weights[j] * scalar_applied[j]
+        w_alloc[j] = w_rt[j] * scalar_applied[j]
         if notional is not None:
             # NAV at the close of t: the equity through t is known (periods before j are booked).
             equity_t *= np.prod(1.0 + net[equity_upto + 1: t + 1])
             equity_upto = t
-            w_exec[j] = execution.apply(j, w_alloc[j], w_exec[j - 1] if j else np.zeros(n), notional[j],
+            w_exec[j] = execution.apply(j, w_alloc[j], w_exec[j - 1] if j else no_weights, notional[j],
                                         cfg.execution.capital * equity_t)
         else:
-            w_exec[j] = execution.apply(j, w_alloc[j], w_exec[j - 1] if j else np.zeros(n))
+            w_exec[j] = execution.apply(j, w_alloc[j], w_exec[j - 1] if j else no_weights)
         s_prev = s_now
     book(n_reb - 1)
     lap("loop")

@@ -37,6 +37,8 @@ _NUMBA = {"F": "float64", "I": "int64", "i": "int64", "f": "float64", "t4": "Uni
 EXPORTS: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
     "cumsum_rows_f8": ("rolling", "cumsum_rows", "void", ("F2", "F2")),
     "cumsum_rows_i8": ("rolling", "cumsum_rows", "void", ("I2", "I2")),
+    "ewma_vol_rows": ("rolling", "ewma_vol_rows", "void", ("F2", "f", "i", "I1", "F2")),
+    "last_bar_rows": ("rolling", "last_bar_rows", "void", ("F2", "I1", "I2")),
     "trend_features": ("trend", "features", "void",
                        ("F2", "F2", "i", "i", "i", "i", "f", "f", "F2", "F2", "F2")),
     "trend_standardise": ("trend", "standardise", "void", ("F2", "i", "i", "i", "i", "f", "F2")),

@@ -75,20 +75,21 @@ def newey_west_variance(p: np.ndarray, lags: int) -> np.ndarray:
 
 def portfolio_variance(weights: np.ndarray, returns: np.ndarray, rebalance_idx: np.ndarray,
                        lookback: int, estimator: str = "sample", ewma_lambda: float = 0.94,
-                       newey_west_lags: int = 5) -> np.ndarray:
+                       newey_west_lags: int = 5, zero_filled: bool = False) -> np.ndarray:
     """Annualised ex-ante variance `252 · wᵀ Σ_t w` of each rebalance's weights [R].
 
-    NaN where fewer than `lookback` sessions precede the rebalance.
+    NaN where fewer than `lookback` sessions precede the rebalance. `zero_filled`: the
+    returns' missing values are already 0 (saves a pass over the panel).
     """
     return portfolio_variances([weights], returns, rebalance_idx, lookback, estimator, ewma_lambda,
-                               newey_west_lags)[0]
+                               newey_west_lags, zero_filled)[0]
 
 
 def portfolio_variances(weight_sets: list[np.ndarray], returns: np.ndarray, rebalance_idx: np.ndarray,
                         lookback: int, estimator: str = "sample", ewma_lambda: float = 0.94,
-                        newey_west_lags: int = 5) -> list[np.ndarray]:
+                        newey_west_lags: int = 5, zero_filled: bool = False) -> list[np.ndarray]:
     """`portfolio_variance` for several weight panels [R, N] at once: each window is read once."""
-    returns0 = np.where(np.isnan(returns), 0.0, returns)  # a missing return counts as 0
+    returns0 = returns if zero_filled else np.where(np.isnan(returns), 0.0, returns)  # a missing return counts as 0
     rebalance_idx = np.asarray(rebalance_idx)
     if estimator in ("sample", "ewma", "newey_west"):
         p = window_portfolio_returns(weight_sets, returns0, rebalance_idx, lookback)  # [K, R, L]
@@ -152,14 +153,16 @@ class RiskTargeting:
     def lookback(self) -> int:
         return self.cfg.vol_lookback
 
-    def apply(self, weights_pre: np.ndarray, returns: np.ndarray, rebalance_idx: np.ndarray) -> RiskTargetingResult:
+    def apply(self, weights_pre: np.ndarray, returns: np.ndarray, rebalance_idx: np.ndarray,
+              zero_filled: bool = False) -> RiskTargetingResult:
+        """`w_rt` per rebalance (module docstring); `zero_filled`: as in `portfolio_variance`."""
         c = self.cfg
         gross = np.abs(weights_pre).sum(axis=1)
         active = gross > 0
         unit = np.zeros_like(weights_pre)
         unit[active] = weights_pre[active] / gross[active, None]
         var = portfolio_variance(unit, returns, rebalance_idx, c.vol_lookback, c.estimator, c.ewma_lambda,
-                                 c.newey_west_lags)
+                                 c.newey_west_lags, zero_filled)
         sigma_u = np.sqrt(var)
         raw = c.target_vol / np.maximum(sigma_u, c.vol_floor)
         leverage = np.clip(raw, c.leverage_floor, c.leverage_cap)

@@ -21,18 +21,17 @@ from macrostack.config import RiskTargetingConfig, SignalConfig
 from macrostack.layers.risk_targeting import portfolio_variances
 
 
-def tradable(returns: np.ndarray, stale_after: int) -> np.ndarray:
-    """[sessions × instruments] bool: a bar within the last `stale_after` sessions."""
-    has = (~np.isnan(returns)).astype(np.int64)
-    c = rolling.cumsum_sessions(has)
-    recent = c.copy()
-    recent[stale_after:] = c[stale_after:] - c[:-stale_after]
-    return recent > 0
+def tradable(returns: np.ndarray, stale_after: int, rows: np.ndarray | None = None) -> np.ndarray:
+    """[sessions × instruments] bool (or at sessions `rows` only, ascending): a bar within the
+    last `stale_after` sessions, i.e. the last bar at or before t is later than t − stale_after."""
+    rows = np.arange(len(returns)) if rows is None else np.asarray(rows, dtype=np.int64)
+    last = rolling.last_bar(returns, rows)                     # −1: no bar yet
+    return (last >= 0) & (last > (rows - stale_after)[:, None])
 
 
-def instrument_vol(returns: np.ndarray, cfg: SignalConfig) -> np.ndarray:
-    """Annualised EWMA vol per session and instrument, floored at `vol_floor`."""
-    return np.maximum(rolling.ewma_vol(returns, cfg.vol_halflife), cfg.vol_floor)
+def instrument_vol(returns: np.ndarray, cfg: SignalConfig, rows: np.ndarray | None = None) -> np.ndarray:
+    """Annualised EWMA vol per session (or at sessions `rows` only) and instrument, floored at `vol_floor`."""
+    return np.maximum(rolling.ewma_vol(returns, cfg.vol_halflife, rows=rows), cfg.vol_floor)
 
 
 def spread_leg_weights(legs: np.ndarray, tradable_at_rebalance: np.ndarray) -> np.ndarray:
@@ -46,17 +45,18 @@ def spread_leg_weights(legs: np.ndarray, tradable_at_rebalance: np.ndarray) -> n
 
 def sleeve_weights(signals: dict[str, np.ndarray], vol_at_rebalance: np.ndarray, tradable_at_rebalance: np.ndarray,
                    returns: np.ndarray, rebalance_idx: np.ndarray, cfg: SignalConfig,
-                   rt: RiskTargetingConfig, spread: set[str] = frozenset()) -> dict[str, np.ndarray]:
+                   rt: RiskTargetingConfig, spread: set[str] = frozenset(),
+                   zero_filled: bool = False) -> dict[str, np.ndarray]:
     """Each sleeve's weights [R, N] at unit ex-ante risk, from its signal at the rebalances.
 
     Sleeves named in `spread` emit leg weights already vol-normalised per spread (hedge
     ratios, equal-and-opposite contracts): they are not divided by each leg's σ_i, only scaled
-    to the unit risk like every sleeve."""
+    to the unit risk like every sleeve. `zero_filled`: the returns' missing values are already 0."""
     raw = {k: spread_leg_weights(s, tradable_at_rebalance) if k in spread else
            np.where(tradable_at_rebalance & np.isfinite(s) & np.isfinite(vol_at_rebalance), s / vol_at_rebalance, 0.0)
            for k, s in signals.items()}
     variances = portfolio_variances(list(raw.values()), returns, rebalance_idx, rt.vol_lookback, rt.estimator,
-                                    rt.ewma_lambda, rt.newey_west_lags)
+                                    rt.ewma_lambda, rt.newey_west_lags, zero_filled)
     out = {}
     for (k, w), var in zip(raw.items(), variances):
         sigma = np.sqrt(var)
