@@ -144,8 +144,8 @@ def simulate(cfg: StackConfig, md: MarketData, precomputed_scalars: np.ndarray |
 
     # Layer 1: engines → signals; signal → sleeve weights at unit risk.
     schedule, signals_cfg = cfg.data.schedule, cfg.signals.model_dump(mode="json")
-    # Missing returns as 0, once: the risk estimators' windows and (finite: `booked_returns`) the P&L.
-    returns0 = cached(memo, Memo.key("returns0"), lambda: np.where(np.isnan(returns), 0.0, returns))
+    # Returns as the P&L books them (missing = 0), once: the risk estimators' windows and the P&L.
+    returns0 = cached(memo, Memo.key("booked_returns"), lambda: booked_returns(returns))
     trad, vol = cached(memo, Memo.key("instrument_vol", signals_cfg, schedule),
                        lambda: (sleeves.tradable(returns, cfg.signals.stale_after, reb),
                                 sleeves.instrument_vol(returns, cfg.signals, reb)))
@@ -258,8 +258,6 @@ def simulate(cfg: StackConfig, md: MarketData, precomputed_scalars: np.ndarray |
     notional = contract_notional(md, reb) if cfg.execution.capital is not None else None
     equity_t, equity_upto = 1.0, -1
     w_end = np.zeros(n)               # weights after the last booked return
-    pnl_returns = cached(memo, Memo.key("booked_returns"),
-                         lambda: returns0 if np.isfinite(returns0).all() else booked_returns(returns))
     # Costs are charged on each period's first session only: those rows, not a whole panel.
     pnl_costs = booked_returns(costs[np.minimum(bounds[:, 0], n_sessions - 1)])
     s_prev = 1.0
@@ -271,7 +269,7 @@ def simulate(cfg: StackConfig, md: MarketData, precomputed_scalars: np.ndarray |
         a, b = spans[k]
         if a >= b:
             return
-        p = period_pnl(w_exec[k], w_end, pnl_returns[a:b], pnl_costs[k], holding)
+        p = period_pnl(w_exec[k], w_end, returns0[a:b], pnl_costs[k], holding)
         held[a:b], gross[a:b], cost[a], traded[a] = p.held, p.gross, p.cost, p.traded
         net[a:b] = p.gross
         net[a] -= p.cost

@@ -30,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 
 from macrostack.engines.trend import log_index
-from macrostack.rolling import cumsum_sessions
+from macrostack.rolling import cumsum_sessions, last_bar
 
 LOOKBACKS: dict[int, float] = {63: 0.4, 126: 0.35, 252: 0.25}
 Z_CLIP = 3.0
@@ -66,13 +66,11 @@ def signal(returns: np.ndarray, lookbacks: dict[int, float] | None = None, stale
     # Panels are made a few at a time and dropped once their rows are taken (peak memory).
     # Ready: X[t − h_max] defined (a bar at or before t − h_max), a bar in the last `stale_after`
     # sessions, and a usable σ on every lookback. Sessions before h_max are never ready.
-    sessions = np.arange(t_len, dtype=np.int32)
-    last = np.maximum.accumulate(np.where(ok, sessions[:, None], np.int32(-t_len - 1)), axis=0)  # last bar row
+    # (A bar at or before t − h_max means there is one at or before t: `last_bar`'s −1 never passes.)
     ready = np.zeros((len(at), n), dtype=bool)
     late = at >= h_max
     t = at[late]
-    ready[late] = (last[t - h_max] >= 0) & (last[t] > (t - stale_after)[:, None])
-    del last
+    ready[late] = (last_bar(returns, t - h_max) >= 0) & (last_bar(returns, t) > (t - stale_after)[:, None])
 
     daily = np.ascontiguousarray(np.where(ok, returns, 0.0))   # C order (the input may be F)
     del ok
