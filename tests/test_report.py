@@ -462,9 +462,11 @@ def test_the_runs_report_from_memory_is_the_report_of_its_folder(tf_store_path, 
     def no_disk(*args, **kwargs):
         raise AssertionError("the run's report read a table from disk")
 
+    from macrostack.runs import artifacts
+
     with monkeypatch.context() as m:
-        for name in ("read_table", "read_session_panel"):
-            m.setattr(data, name, no_disk)
+        m.setattr(data, "read_table", no_disk)
+        m.setattr(artifacts, "read_session_panel", no_disk)  # what data.session_panel reads a file with
         m.setattr(data.pq, "read_table", no_disk)
         path = run_stack("core", start="2018-01-01", end="2020-12-31", out=tmp_path, store=tf_store_path, benchmark="ES").path
     from_memory = (path / "report.html").read_bytes()

@@ -24,7 +24,7 @@ from macrostack.layers.risk_targeting import portfolio_variance
 from macrostack.metrics import performance_metrics
 from macrostack.pnl import held_panel
 from macrostack.runs.panels import panels_key
-from macrostack.runs.artifacts import (RESTORE, check_dates, check_run_tables, expected_tables, read_session_panel,
+from macrostack.runs.artifacts import (RESTORE, check_dates, check_run_tables, expected_tables, session_panel,
                                        read_table, write_json)
 
 TOL = 1e-10  # absolute tolerance for re-derived floating-point quantities
@@ -149,11 +149,7 @@ class RunFiles:
         return frame[list(columns)]
 
     def _session_panel(self, name: str) -> np.ndarray:
-        if name not in self._tables:
-            return read_session_panel(self.path / name, self.symbols, self.dates)
-        frame = self._read(name, ["date", *self.symbols])
-        check_dates(frame, self.dates, self.path / name, "daily.parquet")
-        return np.asfortranarray(frame[list(self.symbols)].to_numpy())  # as read from disk (column-major)
+        return session_panel(self.path, name, self.symbols, self.dates, self._tables)
 
     def _rebalance_table(self, layer: str) -> pd.DataFrame:
         path = self.path / "layers" / f"{layer}.parquet"

@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from macrostack.layers.allocator import REGIMES
-from macrostack.runs.artifacts import read_audit, read_manifest, read_run, read_session_panel, read_table
+from macrostack.runs.artifacts import read_audit, read_manifest, read_run, read_table, session_panel
 
 __all__ = ["REGIMES", "HEATMAP_STAGES", "RunData", "load_run", "load_weights"]
 
@@ -115,10 +115,9 @@ def load_run(run_dir: Path, tables: dict[str, pd.DataFrame] | None = None, retur
     ready = manifest["ready_index"]
 
     def panel(name: str, given: np.ndarray | None = None) -> np.ndarray:
-        if given is None and name not in tables:
-            return read_session_panel(run_dir / name, symbols, all_dates)[ready:]
-        values = given if given is not None else tables[name][symbols].to_numpy()
-        return np.asfortranarray(values)[ready:]  # column-major, as read from disk: sums add in the same order
+        if given is not None:  # column-major, as read from disk: sums add in the same order
+            return np.asfortranarray(given)[ready:]
+        return session_panel(run_dir, name, symbols, all_dates, tables)[ready:]
 
     daily = daily_all.iloc[ready:].reset_index(drop=True)
     dates = pd.DatetimeIndex(pd.to_datetime(daily["date"]))

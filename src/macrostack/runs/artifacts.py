@@ -194,6 +194,21 @@ def read_session_panel(path: Path, symbols: list[str], dates: pd.DatetimeIndex) 
     return frame[list(symbols)].to_numpy()
 
 
+def session_panel(run_dir: Path, name: str, symbols: list[str], dates: pd.DatetimeIndex,
+                  tables: dict[str, pd.DataFrame] | None = None) -> np.ndarray:
+    """`read_session_panel` of `run_dir/name`, or of the frame a run has just written there (`tables`,
+    by file name) without decoding it again: checked alike, and column-major as a Parquet read gives
+    it, so that sums over the panel add in the same order either way."""
+    frame = (tables or {}).get(name)
+    if frame is None:
+        return read_session_panel(run_dir / name, symbols, dates)
+    missing = [c for c in ["date", *symbols] if c not in frame.columns]
+    if missing:
+        raise InputError(f"missing column(s) {missing[:5]}", str(run_dir / name), RESTORE)
+    check_dates(frame, dates, run_dir / name, "daily.parquet")
+    return np.asfortranarray(frame[list(symbols)].to_numpy())
+
+
 def read_run(run_dir: Path) -> tuple[dict, dict]:
     """(manifest, audit) of a complete, consistent run directory: checked manifest.json and
     audit.json, and every table's footer (`check_run_tables`). InputError naming the file."""

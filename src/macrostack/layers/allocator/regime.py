@@ -38,16 +38,7 @@ from enum import IntEnum
 import numpy as np
 
 from macrostack.layers.allocator.profiles import RiskProfile
-from macrostack.layers.allocator.state import (
-    CORR_LONG,
-    CORR_SHOCK,
-    CORR_SHORT,
-    DD_LEVEL,
-    DD_SLOPE,
-    VOL_ACCEL,
-    StateFeatures,
-    mean_pairwise_correlations,
-)
+from macrostack.layers.allocator.state import CORR_LONG, CORR_SHORT, StateFeatures, mean_pairwise_correlations
 from macrostack.kernels import kernel
 from macrostack.kernels.allocator_layout import ENTER, EXIT, REGIME, SCALAR, TARGET
 

@@ -19,20 +19,11 @@ import numpy as np
 
 from macrostack.engines._columns import run_in_blocks
 from macrostack.kernels import kernel
-from macrostack.kernels.allocator_layout import (  # noqa: F401  (shared with the kernels)
+from macrostack.kernels.allocator_layout import (  # noqa: F401  (CORR_LONG/SHORT, VOL_LONG: for the simulator)
     CORR_LONG,
-    CORR_S,
-    CORR_SHOCK,
     CORR_SHORT,
-    DD_LEVEL,
-    DD_SLOPE,
-    DD_SLOPE_LAG,
     FEATURES,
-    RVOL_LONG,
-    RVOL_SHORT,
-    VOL_ACCEL,
     VOL_LONG,
-    VOL_SHORT,
 )
 
 # Called once per rebalance with the feature table, wealth and correlations made by StateFeatures
