@@ -68,3 +68,11 @@ def test_every_export_has_a_signature_and_a_kernel():
 
 def test_regime_codes_agree_with_the_kernels():
     assert (STRESS, CRISIS) == (int(Regime.STRESS), int(Regime.CRISIS))
+
+
+def test_an_unknown_kernels_setting_is_one_line_naming_the_variable(tf_store_path, tmp_path):
+    env = {**os.environ, "MACROSTACK_STORE": str(tf_store_path), "MACROSTACK_KERNELS": "jti"}
+    done = subprocess.run([sys.executable, "-m", "macrostack.cli", "run", "trend_only", "--start", "2019-01-01",
+                           "--no-report", "--out", str(tmp_path)], env=env, capture_output=True, text=True)
+    assert done.returncode == 2 and "MACROSTACK_KERNELS" in done.stderr and "jit" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and not any(tmp_path.iterdir())

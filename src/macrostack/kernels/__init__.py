@@ -25,7 +25,6 @@ from pathlib import Path
 
 import numpy as np
 
-PACKAGE = Path(__file__).resolve().parent.parent
 KERNELS = Path(__file__).resolve().parent
 
 # Argument codes: arrays as <dtype letter><rank> (F float64, I int64, C order), scalars
@@ -98,7 +97,12 @@ def aot_module() -> str:
 @cache
 def _aot():
     """The ahead-of-time compiled module of these sources when it was built, else None."""
-    if os.environ.get("MACROSTACK_KERNELS", "").lower() == "jit":
+    mode = os.environ.get("MACROSTACK_KERNELS", "").strip().lower()
+    if mode not in ("", "aot", "jit"):
+        from macrostack.errors import InputError
+        raise InputError(f"unknown value {mode!r}", "MACROSTACK_KERNELS",
+                         "unset it (the kernels compiled at install) or set it to jit (numba's JIT)")
+    if mode == "jit":
         return None
     try:
         return importlib.import_module(f"macrostack.{aot_module()}")
@@ -149,10 +153,10 @@ def kernel(symbol: str, checked: bool = True):
 MARK = "cache" + "=True"  # spelled apart so that this module does not match itself
 
 
-def kernels_cold(package: Path = PACKAGE) -> bool:
+def kernels_cold(package: Path = KERNELS) -> bool:
     """True when the kernels will be compiled by this run: not compiled ahead of time and some
     module with cached kernels has no numba cache index beside it yet."""
-    if package == PACKAGE and compiled_ahead():
+    if package == KERNELS and compiled_ahead():
         return False
     for source in Path(package).rglob("*.py"):
         if MARK not in source.read_text(encoding="utf-8"):
