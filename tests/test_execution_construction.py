@@ -50,3 +50,14 @@ def test_contract_rounding_by_hand():
     # 0.6 × 1e6 / 2.5e5 = 2.4 → 2 contracts → 0.5; −0.26 × 1e6 / 1e5 = −2.6 → −3 → −0.3; no price → 0
     np.testing.assert_allclose(out, [0.5, -0.3, 0.0])
     assert ex.events.reason == ["contract_rounding"] * 3
+
+
+def test_contract_rounding_is_half_to_even_and_gross_cap_sums_in_index_order():
+    """The compiled rule rounds like numpy (2.5 → 2, 3.5 → 4, −2.5 → −2) and scales by cap / G."""
+    ex = Execution(ExecutionConfig(capital=1_000_000))
+    out = ex.apply(0, np.array([0.25, 0.35, -0.25]), np.zeros(3), np.full(3, 100_000.0), nav=1_000_000.0)
+    np.testing.assert_allclose(out, [0.2, 0.4, -0.2])
+    ex = Execution(ExecutionConfig(gross_cap=1.0))
+    w = np.array([0.1, -0.7, 0.3, 0.2])
+    gross = ((0.1 + 0.7) + 0.3) + 0.2
+    np.testing.assert_array_equal(ex.apply(0, w, np.zeros(4)), w * (1.0 / gross))

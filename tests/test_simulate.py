@@ -84,3 +84,80 @@ def test_sanity_gate_sign_only_equal_weight_by_hand():
     res = sanity_check(load_config("trend_only"), "trend", market(r))
     assert res["sharpe_gross"] > 1.0  # long the riser, short the faller
     assert res["sharpe_net"] == res["sharpe_gross"]  # zero costs in this market
+
+
+def _with_contracts(md, seed):
+    """`md` with contract prices (a random walk from 100), FX 1 and point sizes, for contract rounding."""
+    from dataclasses import replace
+
+    rng = np.random.default_rng(seed)
+    t, n = md.returns.shape
+    price = 100.0 * np.cumprod(1.0 + rng.normal(0, 0.01, (t, n)), axis=0)
+    price[: 30, 0] = np.nan  # no contract price yet: that instrument gets 0
+    instruments = md.instruments.assign(point_size=rng.choice([10.0, 50.0, 1000.0], n))
+    return replace(md, panels={**md.panels, "price": price, "fx": np.ones((t, n))}, instruments=instruments)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 10_000), st.sampled_from(["constant", "drift"]), st.sampled_from([0.0, 0.03]),
+       st.sampled_from([None, 1.5]), st.sampled_from(["compute", "off"]), st.sampled_from(["W-FRI", "M"]),
+       st.booleans())
+def test_compiled_loop_is_the_layers_step_by_step(seed, holding, buffer, gross_cap, mode, schedule, contracts):
+    """The compiled rebalance loop (`kernels.book`) against its definition, step by step with the
+    Python API of each layer on the ledger's own P&L: the scalar at t_j is an `Allocator` advanced
+    through t_j on the net P&L (exactly), `w_alloc = w_rt · s[t_{j−1}]` (exactly), `w_exec` and the
+    events are `Execution.apply`'s (exactly; to rounding of the NAV under contract rounding), and
+    each period's P&L is `pnl.period_pnl`'s (to rounding: the loop sums in index order, not BLAS's)."""
+    from macrostack.layers.allocator.profiles import get_profile
+    from macrostack.layers.allocator.regime import Allocator
+    from macrostack.layers.allocator.state import CORR_LONG, CORR_SHORT, mean_pairwise_correlations
+    from macrostack.layers.execution import Execution
+    from macrostack.pnl import booked_returns, period_bounds, period_pnl
+
+    raw = config(mode, holding, buffer, schedule).resolved()
+    raw["execution"]["gross_cap"] = gross_cap
+    raw["execution"]["capital"] = 3e6 if contracts else None
+    cfg = parse_config(raw)
+    md = market(random_returns(seed, t=480, n=4, vol=0.02), cost=0.001)
+    md = _with_contracts(md, seed) if contracts else md
+    led = simulate(cfg, md)
+    reb, net, t_all = led.rebalance_idx, led.daily["net"], len(md.dates)
+    w_rt, w_alloc, w_exec = led.stages["w_rt"], led.stages["w_alloc"], led.stages["w_exec"]
+    applied, at = led.layers["allocator"]["scalar_applied"], led.layers["allocator"]["scalar_at_rebalance"]
+    if mode == "compute":
+        corr = mean_pairwise_correlations(md.returns, (CORR_SHORT, CORR_LONG))
+        active = np.flatnonzero(np.abs(w_rt).sum(axis=1) > 0)
+        start = int(min(reb[active[0]] + cfg.execution.lag, t_all)) if len(active) else t_all
+        allocator = Allocator(get_profile("M"), t_all, corr[CORR_SHORT], corr[CORR_LONG], start=start)
+    ex = Execution(cfg.execution)
+    equity, s_prev = np.cumprod(1.0 + net), 1.0
+    for j, t in enumerate(reb.tolist()):
+        if mode == "compute":
+            allocator.update(net, t)
+            assert at[j] == allocator.scalar_at(t) and applied[j] == s_prev
+            s_prev = at[j]
+        else:
+            assert at[j] == 1.0 and applied[j] == 1.0
+        np.testing.assert_array_equal(w_alloc[j], w_rt[j] * applied[j])
+        prev = w_exec[j - 1] if j else np.zeros(md.returns.shape[1])
+        if contracts:
+            point = md.instruments["point_size"].to_numpy()
+            notional = md.panels["price"][t] * point
+            np.testing.assert_allclose(ex.apply(j, w_alloc[j], prev, notional, 3e6 * equity[t]), w_exec[j],
+                                       rtol=1e-12, atol=1e-15)
+        else:
+            np.testing.assert_array_equal(ex.apply(j, w_alloc[j], prev), w_exec[j])
+    if not contracts:
+        assert led.events == {"rebalance": ex.events.rebalance, "instrument": ex.events.instrument,
+                              "before": ex.events.before, "after": ex.events.after, "reason": ex.events.reason}
+    r0, c0 = booked_returns(md.returns), booked_returns(md.field("cost"))
+    w_before = np.zeros(md.returns.shape[1])
+    for j, (a, b) in enumerate(period_bounds(reb, cfg.execution.lag, t_all).tolist()):
+        if a >= b:
+            continue
+        p = period_pnl(w_exec[j], w_before, r0[a:b], c0[a], holding)
+        np.testing.assert_allclose(led.held[a:b], np.broadcast_to(p.held, (b - a, len(w_before))), rtol=0, atol=1e-15)
+        np.testing.assert_allclose(led.daily["gross"][a:b], p.gross, rtol=0, atol=1e-15)
+        assert led.daily["cost"][a] == pytest.approx(p.cost, abs=1e-17)
+        assert led.daily["traded"][a] == pytest.approx(p.traded, abs=1e-15)
+        w_before = p.w_end

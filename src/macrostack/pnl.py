@@ -1,4 +1,5 @@
-"""The P&L contract (SYSTEM.md §0) — the only P&L path in macrostack.
+"""The P&L contract (SYSTEM.md §0), in numpy: the definition the simulator's compiled loop books
+(`kernels.book.book_period`, sums in index order) and the audit re-derives (`held_panel`).
 
 Sessions d, rebalances t_j, execution lag L >= 1. The weights executed at rebalance j are
 held on sessions `t_j + L <= d < t_{j+1} + L` (session arithmetic). Within a holding period:

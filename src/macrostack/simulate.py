@@ -3,7 +3,8 @@
 Layers that do not need their own past (engines, sleeve sizing, construction, risk
 targeting) run vectorised over all rebalances at once. The allocator and execution run in
 one loop over rebalances because the allocator's state is read from the net P&L that its
-own earlier decisions produced. At rebalance j the loop:
+own earlier decisions produced; the loop is compiled (`kernels.book.book_rebalances`), with
+no Python between rebalances. At rebalance j the loop:
 
 1. books the P&L of the holding period of rebalance j−1 (sessions `t_{j−1}+L … t_j+L−1`;
    weights decided before t_j, so the P&L through t_j is known);
@@ -30,9 +31,11 @@ from macrostack.layers import construction, overlay, policy, sleeves
 from macrostack.layers.allocator.profiles import get_profile
 from macrostack.layers.allocator.regime import Allocator
 from macrostack.layers.allocator.state import CORR_LONG, CORR_SHORT, VOL_LONG, mean_pairwise_correlations
-from macrostack.layers.execution import Execution
+from macrostack.kernels import kernel
+from macrostack.kernels.book_layout import RULE_LENGTH, SCALAR_COMPUTE, SCALAR_OFF, SCALAR_PRECOMPUTED
+from macrostack.layers.execution import STEPS, ExecutionEvents, execution_params
 from macrostack.layers.risk_targeting import RiskTargeting
-from macrostack.pnl import booked_returns, period_bounds, period_pnl
+from macrostack.pnl import booked_returns, period_bounds
 
 @dataclass
 class Ledger:
@@ -244,61 +247,32 @@ def simulate(cfg: StackConfig, md: MarketData, precomputed_scalars: np.ndarray |
                              "replay a run with the same data, dates and schedule")
     statuses["allocator"] = mode if mode != "compute" else "effective"
 
-    # The loop: allocator (needs its own past P&L) → execution → P&L.
-    execution = Execution(cfg.execution)
-    lag, holding = cfg.execution.lag, cfg.execution.holding
-    bounds = period_bounds(reb, lag, n_sessions)
-    held = np.zeros((n_sessions, n))
-    gross, cost, traded = np.zeros(n_sessions), np.zeros(n_sessions), np.zeros(n_sessions)
-    net = np.zeros(n_sessions)
-    n_reb = len(reb)
-    w_alloc, w_exec = np.zeros((n_reb, n)), np.zeros((n_reb, n))
-    scalar_applied = np.ones(n_reb)   # s[t_{j−1}] used at rebalance j
-    scalar_at = np.ones(n_reb)        # s[t_j] computed at rebalance j
-    notional = contract_notional(md, reb) if cfg.execution.capital is not None else None
-    equity_t, equity_upto = 1.0, -1
-    w_end = np.zeros(n)               # weights after the last booked return
+    # The loop: allocator (needs its own past P&L) → execution → P&L, compiled (`kernels.book`).
+    bounds = period_bounds(reb, cfg.execution.lag, n_sessions)
+    notional = contract_notional(md, reb) if cfg.execution.capital is not None else np.zeros((0, n))
     # Costs are charged on each period's first session only: those rows, not a whole panel.
     pnl_costs = booked_returns(costs[np.minimum(bounds[:, 0], n_sessions - 1)])
-    s_prev = 1.0
-    spans, sessions = bounds.tolist(), reb.tolist()   # Python ints: no numpy scalars in the loop
-    w_rt, no_weights = rt.weights, np.zeros(n)
-
-    def book(k: int) -> None:
-        nonlocal w_end
-        a, b = spans[k]
-        if a >= b:
-            return
-        p = period_pnl(w_exec[k], w_end, returns0[a:b], pnl_costs[k], holding)
-        held[a:b], gross[a:b], cost[a], traded[a] = p.held, p.gross, p.cost, p.traded
-        net[a:b] = p.gross
-        net[a] -= p.cost
-        w_end = p.w_end
-
-    for j in range(n_reb):
-        if j:
-            book(j - 1)
-        t = sessions[j]
-        if mode == "compute":
-            allocator.update(net, t)
-            s_now = allocator.scalar_at(t)
-        elif mode == "precomputed":
-            s_now = float(precomputed_scalars[j])
-        else:
-            s_now = 1.0
-        scalar_applied[j] = s_prev if mode != "precomputed" else (precomputed_scalars[j - 1] if j else 1.0)
-        scalar_at[j] = s_now
-        w_alloc[j] = w_rt[j] * scalar_applied[j]
-        if notional is not None:
-            # NAV at the close of t: the equity through t is known (periods before j are booked).
-            equity_t *= np.prod(1.0 + net[equity_upto + 1: t + 1])
-            equity_upto = t
-            w_exec[j] = execution.apply(j, w_alloc[j], w_exec[j - 1] if j else no_weights, notional[j],
-                                        cfg.execution.capital * equity_t)
-        else:
-            w_exec[j] = execution.apply(j, w_alloc[j], w_exec[j - 1] if j else no_weights)
-        s_prev = s_now
-    book(n_reb - 1)
+    steps = np.zeros((len(STEPS) + 1, len(reb), n))
+    held, daily_pnl, scalars = np.zeros((n_sessions, n)), np.zeros((4, n_sessions)), np.zeros((2, len(reb)))
+    if allocator is not None:
+        state = allocator.loop_state()
+    else:
+        empty = np.zeros(0)
+        state = (np.zeros(RULE_LENGTH), empty, empty, empty, 0, np.zeros((0, 0)), empty, np.zeros((0, 0)), empty)
+    precomputed = np.zeros(0) if precomputed_scalars is None else np.ascontiguousarray(precomputed_scalars, dtype=float)
+    scalar_source = {"compute": SCALAR_COMPUTE, "precomputed": SCALAR_PRECOMPUTED}.get(mode, SCALAR_OFF)
+    bad = kernel("book_rebalances")(
+        np.ascontiguousarray(rt.weights, dtype=float), returns0, pnl_costs, bounds.astype(np.int64),
+        reb.astype(np.int64), scalar_source, precomputed, int(cfg.execution.holding == "drift"),
+        execution_params(cfg.execution), notional, *state, steps, held, daily_pnl, scalars)
+    if bad >= 0:
+        raise ValueError(f"net P&L is not finite at session {bad}")
+    if allocator is not None and len(reb):
+        allocator.advanced_through(int(reb[-1]))
+    w_alloc, w_exec = steps[0], steps[-1]
+    gross, cost, traded, net = daily_pnl
+    scalar_applied, scalar_at = scalars
+    ev = ExecutionEvents.from_steps(steps, cfg.execution)
     lap("loop")
 
     stages.update({"w_pre": w_pre, "w_rt": rt.weights, "w_alloc": w_alloc, "w_exec": w_exec})
@@ -311,7 +285,6 @@ def simulate(cfg: StackConfig, md: MarketData, precomputed_scalars: np.ndarray |
         layers["allocator"]["regime_at_rebalance"] = diag["regime"][reb].astype(float)
         daily_extra = {f"allocator_{k}": np.asarray(v, dtype=float) for k, v in diag.items()}
     statuses["execution"] = "effective"
-    ev = execution.events
     events = {"rebalance": ev.rebalance, "instrument": ev.instrument, "before": ev.before, "after": ev.after,
               "reason": ev.reason}
 

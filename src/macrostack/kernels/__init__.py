@@ -53,6 +53,10 @@ EXPORTS: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
     "smooth": ("regime", "smooth", "float64", ("f", "f", "f", "f")),
     "advance_regime": ("regime", "advance_regime", "void",
                        ("F2", "i", "i", "t4", "t4", "f", "f", "F1", "f", "f", "i", "F2", "F1")),
+    "book_execute": ("book", "execute", "void", ("F1", "F1", "F1", "f", "F1", "F2")),
+    "book_rebalances": ("book", "book_rebalances", "int64",
+                        ("F2", "F2", "F2", "I2", "I1", "i", "F1", "i", "F1", "F2", "F1", "F1", "F1", "F1", "i",
+                         "F2", "F1", "F2", "F1", "F3", "F2", "F2", "F2")),
 }
 
 

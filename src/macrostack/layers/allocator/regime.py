@@ -155,6 +155,19 @@ class Allocator:
         if upto >= first:
             _ADVANCE_REGIME(self.features.table, first, upto, *self._rule, self._decisions, self._carry)
 
+    def loop_state(self) -> tuple:
+        """What the compiled rebalance loop (`kernels.book.book_rebalances`) reads and advances in
+        place: the rule as one array (enter limits, exit limits, dd_stress, dd_crisis, alpha, minimum,
+        min_sessions_in_regime), the regime scalars, corr20, corr60, start and the state tables."""
+        enter, exit_, dd_stress, dd_crisis, scalars, alpha, minimum, min_sessions = self._rule
+        rule = np.array([*enter, *exit_, dd_stress, dd_crisis, alpha, minimum, min_sessions], dtype=float)
+        f = self.features
+        return (rule, scalars, f._corr20, f._corr60, f.start, f.table, f._wealth, self._decisions, self._carry)
+
+    def advanced_through(self, upto: int) -> None:
+        """Sessions through `upto` were processed by the compiled loop (on `loop_state`'s tables)."""
+        self.features._next = max(self.features._next, upto + 1)
+
     def scalar_at(self, d: int) -> float:
         """The smoothed scalar after session `d` (0 <= d < next_session).
 
