@@ -52,6 +52,7 @@ from macrostack.engines.trend import ewm_decay
 from macrostack.kernels import kernel
 
 _RAW_FORECASTS = kernel("ewmac_raw_forecasts")
+_ABS_ROW_SUMS = kernel("ewmac_abs_row_sums")
 
 SPEEDS: tuple[tuple[int, int], ...] = ((8, 32), (16, 64), (32, 128), (64, 256))
 TARGET_ABS_FORECAST = 10.0
@@ -59,20 +60,14 @@ SCALAR_WINDOW = 2520
 SCALAR_MIN_PERIODS = 252
 
 
-_ROWS = 1024  # sessions per block of the row sums: |f| is never a whole panel
-
-
 def pooled_abs_mean(f: np.ndarray, window: int = SCALAR_WINDOW,
                     min_periods: int = SCALAR_MIN_PERIODS) -> np.ndarray:
     """[T]: mean of |f| over all non-NaN values in the trailing `window` sessions (rows <= t).
 
-    NaN until `min_periods` sessions of the window hold at least one value."""
+    NaN until `min_periods` sessions of the window hold at least one value. Each row's sum is
+    numpy's `np.sum(|f[t]|, where=~isnan)` to the bit, in one compiled pass (no |f| panel)."""
     row_sum, row_cnt = np.empty(len(f)), np.empty(len(f))
-    for t0 in range(0, len(f), _ROWS):  # each row is summed alone: the blocks change no bit
-        a = np.abs(f[t0:t0 + _ROWS])
-        ok = ~np.isnan(a)
-        row_sum[t0:t0 + _ROWS] = np.sum(a, axis=1, where=ok)
-        row_cnt[t0:t0 + _ROWS] = np.count_nonzero(ok, axis=1)
+    _ABS_ROW_SUMS(np.ascontiguousarray(f, dtype=np.float64), row_sum, row_cnt)
     row_any = (row_cnt > 0).astype(float)
 
     def trailing(v: np.ndarray) -> np.ndarray:

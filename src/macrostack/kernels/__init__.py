@@ -45,6 +45,7 @@ EXPORTS: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
                      ("F2", "i", "i", "I1", "I1", "F1", "F1", "F1", "I1", "F1", "i", "i", "f", "F2")),
     "ewmac_raw_forecasts": ("ewmac", "raw_forecasts", "void",
                             ("F2", "i", "i", "F1", "I1", "I1", "I1", "f", "F3")),
+    "ewmac_abs_row_sums": ("ewmac", "abs_row_sums", "void", ("F2", "F1", "F1")),
     "mean_correlations": ("correlation", "mean_correlations", "void", ("F2", "I1", "i", "i", "F2")),
     "advance_features": ("state", "advance_features", "void", ("F1", "i", "i", "i", "F1", "F1", "F2", "F1")),
     "count_flags": ("regime", "count_flags", "int64", ("f", "f", "f", "f", "t4")),

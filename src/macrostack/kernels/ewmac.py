@@ -76,3 +76,63 @@ def raw_forecasts(r, c0, c1, decays, fast, slow, slow_spans, vol_decay, out):
                     out[k, t, c0 + i] = np.nan
                 else:
                     out[k, t, c0 + i] = (ema[fast[k], i] - ema[slow[k], i]) * inv_sigma
+
+
+_PAIRWISE_BLOCK = 128  # numpy's PW_BLOCKSIZE
+
+
+@njit(**_JIT)
+def _pairwise_abs(row, lo, n):
+    """Σ |row[lo : lo + n]| in numpy's pairwise order (`pairwise_sum` in numpy's loops: fewer than 8
+    terms in sequence from −0.0, up to 128 in 8 interleaved partial sums, else two halves split
+    at a multiple of 8), so the sum is numpy's to the last bit."""
+    if n < 8:
+        res = -0.0
+        for i in range(lo, lo + n):
+            res += abs(row[i])
+        return res
+    if n <= _PAIRWISE_BLOCK:
+        r0, r1, r2, r3 = abs(row[lo]), abs(row[lo + 1]), abs(row[lo + 2]), abs(row[lo + 3])
+        r4, r5, r6, r7 = abs(row[lo + 4]), abs(row[lo + 5]), abs(row[lo + 6]), abs(row[lo + 7])
+        i = 8
+        while i < n - n % 8:
+            k = lo + i
+            r0 += abs(row[k])
+            r1 += abs(row[k + 1])
+            r2 += abs(row[k + 2])
+            r3 += abs(row[k + 3])
+            r4 += abs(row[k + 4])
+            r5 += abs(row[k + 5])
+            r6 += abs(row[k + 6])
+            r7 += abs(row[k + 7])
+            i += 8
+        res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+        while i < n:
+            res += abs(row[lo + i])
+            i += 1
+        return res
+    half = n // 2
+    half -= half % 8
+    return _pairwise_abs(row, lo, half) + _pairwise_abs(row, lo + half, n - half)
+
+
+@njit(**_JIT)
+def abs_row_sums(f, row_sum, row_count):
+    """`row_sum[t] = np.sum(|f[t]|, where=~isnan(f[t]))` and `row_count[t]` = its number of values,
+    to the bit: numpy's masked sum adds, from 0, the pairwise sum of each run of unmasked values."""
+    n_rows, n = f.shape
+    for t in range(n_rows):
+        row = f[t]
+        total, count, i = 0.0, 0, 0
+        while i < n:
+            while i < n and np.isnan(row[i]):
+                i += 1
+            j = i
+            while j < n and not np.isnan(row[j]):
+                j += 1
+            if j > i:
+                total += _pairwise_abs(row, i, j - i)
+                count += j - i
+            i = j
+        row_sum[t] = total
+        row_count[t] = count
