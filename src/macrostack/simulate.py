@@ -179,6 +179,15 @@ def simulate(cfg: StackConfig, md: MarketData, precomputed_scalars: np.ndarray |
         fresh = {name: f.result() for name, f in futures.items()}
     computed = {name: cached(memo, signal_key[name], lambda name=name: fresh[name]) for name in runnable}
     lap("engines", then="sleeve sizing")
+    # The allocator's correlations read only the returns: they are computed on another thread
+    # while the sleeves are sized and risk-targeted (numpy on mostly one core). The pool is shut
+    # down at once: its thread ends when they are done, whatever happens here meanwhile.
+    corr_key = Memo.key("correlations", CORR_SHORT, CORR_LONG)
+    corr_soon = None
+    if cfg.allocator.mode == "compute" and (memo is None or corr_key not in memo):
+        background = ThreadPoolExecutor(max_workers=1)
+        corr_soon = background.submit(mean_pairwise_correlations, returns, (CORR_SHORT, CORR_LONG))
+        background.shutdown(wait=False)
     for name, sc in runnable.items():
         signal = computed[name]
         if not np.isfinite(signal).any():
@@ -233,8 +242,7 @@ def simulate(cfg: StackConfig, md: MarketData, precomputed_scalars: np.ndarray |
     mode = cfg.allocator.mode
     allocator = None
     if mode == "compute":
-        corr = cached(memo, Memo.key("correlations", CORR_SHORT, CORR_LONG),
-                      lambda: mean_pairwise_correlations(returns, (CORR_SHORT, CORR_LONG)))
+        corr = cached(memo, corr_key, lambda: corr_soon.result())
         # The allocator's windows start where the book is first held: the flat warm-up is not P&L history.
         active_rt = np.flatnonzero(np.abs(rt.weights).sum(axis=1) > 0)
         first_held = int(min(reb[active_rt[0]] + cfg.execution.lag, n_sessions)) if len(active_rt) else n_sessions
