@@ -194,3 +194,20 @@ def test_audit_never_passes_artifacts_that_disagree(runs_dir, edit):
 def test_the_undamaged_copy_passes(runs_dir):
     for command, args in COMMANDS.items():
         assert _invoke(args, runs_dir).exit_code == 0, command
+
+
+@pytest.mark.parametrize("order", ["stages reversed", "stage as plain strings"])
+def test_weights_in_another_row_order_audit_the_same(runs_dir, order):
+    """The audit reads a run's own weights.parquet by stage blocks; stage blocks in another order
+    (or a stage column that is not categorical) are read by the stage codes: the same checks."""
+    before = json.loads(_invoke(["audit", "core", "--json"], runs_dir).output)
+    frame = pd.read_parquet(runs_dir / "core" / "weights.parquet")
+    if order == "stages reversed":
+        frame = pd.concat([g for _, g in frame.groupby("stage", sort=False, observed=True)][::-1], ignore_index=True)
+    else:
+        frame["stage"] = frame["stage"].astype(str)
+    write_table(runs_dir / "core" / "weights.parquet", frame)
+    r = _invoke(["audit", "core", "--json"], runs_dir)
+    assert r.exit_code == 0, r.output
+    after = json.loads(r.output)
+    assert after["verdict"] == "PASS" and after["checks"] == before["checks"]

@@ -279,6 +279,7 @@ def test_the_audits_stage_codes_are_pandas_factorize(codes, categories, blocks):
     codes = np.sort(codes) if blocks else np.array(codes, dtype=int)
     column = pd.Series(pd.Categorical.from_codes(np.asarray(codes, dtype=int), categories))
     want, want_names = pd.factorize(column, sort=False)
-    got, got_names = _factorized(column)
+    got, got_names, starts = _factorized(column)
     np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(starts, np.flatnonzero(np.r_[True, want[1:] != want[:-1]]) if len(want) else [])
     assert [str(x) for x in got_names] == [str(x) for x in want_names]

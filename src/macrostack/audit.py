@@ -22,7 +22,7 @@ from macrostack.config import parse_config
 from macrostack.errors import InputError
 from macrostack.layers.risk_targeting import portfolio_variance
 from macrostack.metrics import performance_metrics
-from macrostack.pnl import held_panel
+from macrostack.pnl import booked_returns, held_panel
 from macrostack.runs.panels import panels_key
 from macrostack.runs.artifacts import (RESTORE, check_dates, check_run_tables, expected_tables, session_panel,
                                        read_table, write_json)
@@ -63,18 +63,19 @@ def _worst(err: np.ndarray, dates) -> tuple[float, str]:
     return float(value), str(pd.Timestamp(dates[row]).date())
 
 
-def _factorized(column: pd.Series) -> tuple[np.ndarray, pd.Index]:
-    """`pd.factorize(column, sort=False)`: codes by order of first appearance, −1 for missing.
-    For the categorical column a run writes (stages in contiguous blocks) it is read off the
-    categorical's codes at the block boundaries instead of hashing ~3 M values."""
+def _factorized(column: pd.Series) -> tuple[np.ndarray, pd.Index, np.ndarray | None]:
+    """`pd.factorize(column, sort=False)`: codes by order of first appearance, −1 for missing,
+    and where the codes change (None when not computed). For the categorical column a run writes
+    (stages in contiguous blocks) it is read off the categorical's codes at the block boundaries
+    instead of hashing ~3 M values."""
     if not isinstance(column.dtype, pd.CategoricalDtype):
-        return pd.factorize(column, sort=False)
+        return *pd.factorize(column, sort=False), None
     codes = column.cat.codes.to_numpy()
     starts = np.concatenate([[0], np.flatnonzero(codes[1:] != codes[:-1]) + 1]) if len(codes) else np.zeros(0, int)
     order = list(dict.fromkeys(int(c) for c in codes[starts] if c >= 0))  # categories in order of appearance
     rank = np.full(len(column.cat.categories) + 1, -1, dtype=np.int64)
     rank[np.array(order, dtype=np.int64)] = np.arange(len(order))
-    return rank[codes], pd.Index(column.cat.categories[order])
+    return rank[codes], pd.Index(column.cat.categories[order]), starts
 
 
 class RunFiles:
@@ -104,7 +105,7 @@ class RunFiles:
             raise InputError(f"{n_reb} rebalance dates, the manifest says {manifest['n_rebalances']}",
                              str(path / "weights.parquet"), RESTORE)
         # The rows of each stage in file order (what a groupby gives, without its sort and copies).
-        codes, names = _factorized(w["stage"])
+        codes, names, starts = _factorized(w["stage"])
         counts = np.bincount(codes[codes >= 0], minlength=len(names))
         self.stage_counts = {str(s): int(k) for s, k in zip(names, counts) if k}
         uneven = [s for s, k in self.stage_counts.items() if k != n_reb * n]
@@ -112,8 +113,13 @@ class RunFiles:
             raise InputError(f"stage(s) {uneven[:3]} lack rows (expected {n_reb} rebalances × {n} symbols)",
                              str(path / "weights.parquet"), RESTORE)
         weight = w["weight"].to_numpy()
-        contiguous = len(names) * n_reb * n == len(codes) and (codes == np.repeat(np.arange(len(names)), n_reb * n)).all()
-        self.stages = {str(s): (weight[k * n_reb * n:(k + 1) * n_reb * n] if contiguous else weight[codes == k]).reshape(n_reb, n)
+        block = n_reb * n
+        if starts is None:  # where the codes change
+            starts = np.concatenate([[0], np.flatnonzero(codes[1:] != codes[:-1]) + 1]) if len(codes) else np.zeros(0, int)
+        # Stage k in rows [k·block, (k+1)·block): the codes change exactly there, to 0, 1, 2, ...
+        contiguous = (len(names) * block == len(codes) and len(starts) == len(names)
+                      and (starts == np.arange(len(names)) * block).all() and (codes[starts] == np.arange(len(names))).all())
+        self.stages = {str(s): (weight[k * block:(k + 1) * block] if contiguous else weight[codes == k]).reshape(n_reb, n)
                        for k, s in enumerate(names)}
         self.daily = self._read("daily.parquet")
         self.dates = pd.DatetimeIndex(self.daily["date"])
@@ -123,6 +129,8 @@ class RunFiles:
         else:
             self.returns = self._session_panel("returns.parquet")
             self.costs = self._session_panel("costs.parquet")
+        # Missing returns and costs as the P&L books them (0), once for every check that re-derives P&L.
+        self.returns0, self.costs0 = booked_returns(self.returns), booked_returns(self.costs)
         key = manifest.get("market_panels")  # sha256 of the panels the run used (runs made before it have none)
         if key is not None and panels is None and panels_key(self.dates, self.symbols, self.returns, self.costs) != key:
             raise InputError("returns.parquet or costs.parquet differ from the market data the run used "
@@ -184,8 +192,8 @@ def run_checks(f: RunFiles) -> list[Check]:
     w_rt = f.stages["w_rt"]
     active = np.isfinite(lev)
     g_err = np.where(active, np.abs(w_rt).sum(axis=1) - np.nan_to_num(lev), np.abs(w_rt).sum(axis=1))
-    vol = np.sqrt(portfolio_variance(w_rt, f.returns, f.reb_idx, rtc.vol_lookback, rtc.estimator, rtc.ewma_lambda,
-                                     rtc.newey_west_lags))
+    vol = np.sqrt(portfolio_variance(w_rt, f.returns0, f.reb_idx, rtc.vol_lookback, rtc.estimator, rtc.ewma_lambda,
+                                     rtc.newey_west_lags, zero_filled=True))
     unclipped = active & (f.rt["clipped"].to_numpy() == 0) & (f.rt["sigma_unit"].to_numpy() >= rtc.vol_floor)
     v_err = np.where(unclipped, vol - rtc.target_vol, 0.0)
     w_pre = f.stages["w_pre"]
@@ -225,14 +233,14 @@ def run_checks(f: RunFiles) -> list[Check]:
                         f"{int(unexplained.sum())} unexplained"))
 
     # 5. held panel = executed panel under lag and holding mode
-    derived = held_panel(f.stages["w_exec"], f.reb_idx, f.returns, f.costs, ex.lag, ex.holding)
+    derived = held_panel(f.stages["w_exec"], f.reb_idx, f.returns0, f.costs0, ex.lag, ex.holding, booked=True)
     e, d = _worst(derived["held"] - f.held, f.dates)
     checks.append(Check(5, f"held weights = executed weights under lag {ex.lag} and '{ex.holding}' holding",
                         e <= TOL, e, d, f"max |held − derived| = {e:.2e} over {len(f.dates)} sessions"))
 
     # 6. pg = Σ w r, p = pg − c exactly, c >= 0
     gross, cost, net = (f.daily[c].to_numpy() for c in ("gross", "cost", "net"))
-    e_g, d_g = _worst(np.einsum("dn,dn->d", f.held, np.nan_to_num(f.returns))[:, None] - gross[:, None], f.dates)
+    e_g, d_g = _worst(np.einsum("dn,dn->d", f.held, f.returns0)[:, None] - gross[:, None], f.dates)
     e_c, _ = _worst((derived["cost"] - cost)[:, None], f.dates)
     e_n = float(np.abs(net - (gross - cost)).max(initial=0.0))
     ok = e_g <= TOL and e_c <= TOL and e_n == 0.0 and (cost >= 0).all()
@@ -243,10 +251,10 @@ def run_checks(f: RunFiles) -> list[Check]:
     # 7. linearity: scaling the executed weights by k scales gross P&L by k
     k = 2.0
     if ex.holding == "constant":
-        scaled = held_panel(k * f.stages["w_exec"], f.reb_idx, f.returns, f.costs, ex.lag, ex.holding)["gross"]
+        scaled = held_panel(k * f.stages["w_exec"], f.reb_idx, f.returns0, f.costs0, ex.lag, ex.holding, booked=True)["gross"]
         basis = "executed weights → gross P&L"
     else:  # drift: held weights depend on the path; the map held → P&L must still be linear
-        scaled = np.einsum("dn,dn->d", k * f.held, np.nan_to_num(f.returns))
+        scaled = np.einsum("dn,dn->d", k * f.held, f.returns0)
         basis = "held weights → gross P&L (drift holding)"
     e, d = _worst((scaled - k * gross)[:, None], f.dates)
     checks.append(Check(7, "linearity: k·w gives k·gross P&L", e <= TOL, e, d, f"k = {k}, {basis}, max error {e:.2e}"))

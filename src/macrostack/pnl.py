@@ -95,11 +95,13 @@ def period_bounds(rebalance_idx: np.ndarray, lag: int, n_sessions: int) -> np.nd
 
 
 def held_panel(w_exec: np.ndarray, rebalance_idx: np.ndarray, returns: np.ndarray, costs: np.ndarray,
-               lag: int, holding: str) -> dict[str, np.ndarray]:
+               lag: int, holding: str, booked: bool = False) -> dict[str, np.ndarray]:
     """The whole run's P&L from the executed weights [R, N] (used by the audit to re-derive it).
-    Under `constant` holding every period at once (`_constant_held_panel`), else period by period."""
+    Under `constant` holding every period at once (`_constant_held_panel`), else period by period.
+    `booked`: `returns` and `costs` already went through `booked_returns` (saves two panels)."""
     t, n = returns.shape
-    returns, costs = booked_returns(returns), booked_returns(costs)
+    if not booked:
+        returns, costs = booked_returns(returns), booked_returns(costs)
     if holding == "constant":
         return _constant_held_panel(w_exec, period_bounds(rebalance_idx, lag, t), returns, costs)
     out = {"held": np.zeros((t, n)), "gross": np.zeros(t), "cost": np.zeros(t), "traded": np.zeros(t)}
