@@ -150,6 +150,8 @@ def test_compiled_loop_is_the_layers_step_by_step(seed, holding, buffer, gross_c
     if not contracts:
         assert led.events == {"rebalance": ex.events.rebalance, "instrument": ex.events.instrument,
                               "before": ex.events.before, "after": ex.events.after, "reason": ex.events.reason}
+    np.testing.assert_array_equal(led.daily["gross_exposure"], np.abs(led.held).sum(axis=1))
+    np.testing.assert_array_equal(led.daily["net_exposure"], led.held.sum(axis=1))
     r0, c0 = booked_returns(md.returns), booked_returns(md.field("cost"))
     w_before = np.zeros(md.returns.shape[1])
     for j, (a, b) in enumerate(period_bounds(reb, cfg.execution.lag, t_all).tolist()):

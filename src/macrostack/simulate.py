@@ -119,6 +119,22 @@ def _inert(name: str, sc, why: str, hint: str, statuses: dict, notes: dict) -> N
     notes[name] = f"{why}; {hint}"
 
 
+def _exposures(held: np.ndarray, w_exec: np.ndarray, bounds: np.ndarray, holding: str) -> dict[str, np.ndarray]:
+    """Gross `Σ|w|` and net `Σw` of the held weights per session. Under constant holding a period's
+    sessions all hold its executed weights: their sums, repeated (the same bits, without two passes
+    over the held panel)."""
+    if holding != "constant":
+        return {"gross_exposure": np.abs(held).sum(axis=1), "net_exposure": held.sum(axis=1)}
+    out = {"gross_exposure": np.zeros(len(held)), "net_exposure": np.zeros(len(held))}
+    lengths = bounds[:, 1] - bounds[:, 0]
+    if len(bounds):  # consecutive periods from the first one's start
+        a = bounds[0, 0]
+        for name, per_period in (("gross_exposure", np.abs(w_exec).sum(axis=1)), ("net_exposure", w_exec.sum(axis=1))):
+            filled = np.repeat(per_period, lengths)
+            out[name][a: a + len(filled)] = filled
+    return out
+
+
 def simulate(cfg: StackConfig, md: MarketData, precomputed_scalars: np.ndarray | None = None,
              on_stage: Callable[[str], None] | None = None, memo: Memo | None = None) -> Ledger:
     """Run the stack over `md` and return the Ledger. See the module docstring for the cycle.
@@ -299,7 +315,7 @@ def simulate(cfg: StackConfig, md: MarketData, precomputed_scalars: np.ndarray |
     active = np.flatnonzero(np.abs(w_exec).sum(axis=1) > 0)
     ready_index = int(min(bounds[active[0]][0], n_sessions - 1)) if len(active) else n_sessions - 1
     daily = {"gross": gross, "cost": cost, "net": net, "traded": traded,
-             "gross_exposure": np.abs(held).sum(axis=1), "net_exposure": held.sum(axis=1), **daily_extra}
+             **_exposures(held, w_exec, bounds, cfg.execution.holding), **daily_extra}
     return Ledger(dates=md.dates, symbols=md.symbols, rebalance_idx=reb, stages=stages, layers=layers,
                   daily=daily, held=held, events=events, ready_index=ready_index, timings=timings,
                   statuses=statuses, sleeve_pre=sleeve_pre, inert=inert_notes, overlay_log=overlay_log,
