@@ -163,8 +163,6 @@ def simulate(cfg: StackConfig, md: MarketData, precomputed_scalars: np.ndarray |
 
     # Layer 1: engines → signals; signal → sleeve weights at unit risk.
     schedule, signals_cfg = cfg.data.schedule, cfg.signals.model_dump(mode="json")
-    # Returns as the P&L books them (missing = 0), once: the risk estimators' windows and the P&L.
-    returns0 = cached(memo, Memo.key("booked_returns"), lambda: booked_returns(returns))
     trad, vol = cached(memo, Memo.key("instrument_vol", signals_cfg, schedule),
                        lambda: (sleeves.tradable(returns, cfg.signals.stale_after, reb),
                                 sleeves.instrument_vol(returns, cfg.signals, reb)))
@@ -195,6 +193,9 @@ def simulate(cfg: StackConfig, md: MarketData, precomputed_scalars: np.ndarray |
         fresh = {name: f.result() for name, f in futures.items()}
     computed = {name: cached(memo, signal_key[name], lambda name=name: fresh[name]) for name in runnable}
     lap("engines", then="sleeve sizing")
+    # Returns as the P&L books them (missing = 0), once: the risk estimators' windows and the P&L.
+    # Made after the engines, which do not read it: one panel less at their peak.
+    returns0 = cached(memo, Memo.key("booked_returns"), lambda: booked_returns(returns))
     # The allocator's correlations read only the returns: they are computed on another thread
     # while the sleeves are sized and risk-targeted (numpy on mostly one core). The pool is shut
     # down at once: its thread ends when they are done, whatever happens here meanwhile.
