@@ -61,3 +61,31 @@ def test_contract_rounding_is_half_to_even_and_gross_cap_sums_in_index_order():
     w = np.array([0.1, -0.7, 0.3, 0.2])
     gross = ((0.1 + 0.7) + 0.3) + 0.2
     np.testing.assert_array_equal(ex.apply(0, w, np.zeros(4)), w * (1.0 / gross))
+
+
+def test_execution_boundaries_and_step_order_by_hand():
+    """A change of exactly the buffer trades (strict <); a gross exactly at the cap is not scaled
+    (strict >); the buffer compares the gross-capped weights with the previous executed ones."""
+    ex = Execution(ExecutionConfig(no_trade_buffer=0.25))
+    np.testing.assert_array_equal(ex.apply(0, np.array([0.75, 0.2]), np.array([0.5, 0.0])), [0.75, 0.0])
+    assert ex.events.instrument == [1]                       # |0.75 − 0.5| = 0.25 is not < 0.25
+    ex = Execution(ExecutionConfig(gross_cap=1.0))
+    np.testing.assert_array_equal(ex.apply(0, np.array([0.5, -0.5]), np.zeros(2)), [0.5, -0.5])
+    assert len(ex.events) == 0
+    ex = Execution(ExecutionConfig(gross_cap=1.0, no_trade_buffer=0.1))
+    out = ex.apply(3, np.array([1.0, -1.0]), np.array([0.45, -0.7]))  # capped to [0.5, −0.5]
+    np.testing.assert_array_equal(out, [0.45, -0.5])         # 0.5 vs 0.45 < 0.1: kept; −0.5 vs −0.7 trades
+    assert ex.events.reason == ["gross_cap", "gross_cap", "no_trade_buffer"]
+    assert ex.events.before == [1.0, -1.0, 0.5] and ex.events.after == [0.5, -0.5, 0.45]
+
+
+def test_execution_refuses_mismatched_shapes_and_ignores_nan_left_nan():
+    ex = Execution(ExecutionConfig(no_trade_buffer=0.05))
+    with pytest.raises(ValueError, match="one length"):
+        ex.apply(0, np.full(5, 0.3), np.zeros(2))
+    ex = Execution(ExecutionConfig(capital=1e6))
+    with pytest.raises(ValueError, match="notional"):
+        ex.apply(0, np.full(6, 0.3), np.zeros(6), np.full(2, 1e5), 1e6)
+    ex = Execution(ExecutionConfig(instrument_cap=1.0, gross_cap=2.0))
+    ex.apply(0, np.array([np.nan, 0.5, 3.0]), np.zeros(3))
+    assert ex.events.reason == ["instrument_cap"] and ex.events.instrument == [2]

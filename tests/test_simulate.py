@@ -98,20 +98,46 @@ def _with_contracts(md, seed):
     return replace(md, panels={**md.panels, "price": price, "fx": np.ones((t, n))}, instruments=instruments)
 
 
+def _reference_execution(c, j, w_alloc, w_prev, notional=None, nav=None, events=None):
+    """Layer 7's rule in numpy, step by step (`layers.execution` docstring), independent of the
+    compiled kernel: the oracle of the loop's executed weights and events."""
+    w = w_alloc.copy()
+
+    def record(after, reason):
+        changed = np.flatnonzero((after != w) & ~(np.isnan(after) & np.isnan(w)))
+        events.extend((j, int(i), float(w[i]), float(after[i]), reason) for i in changed)
+        return after
+
+    if c.instrument_cap is not None:
+        w = record(np.minimum(np.maximum(w, -c.instrument_cap), c.instrument_cap), "instrument_cap")
+    if c.gross_cap is not None:
+        gross = sum(abs(float(x)) for x in w)  # index order, as the rule sums
+        if gross > c.gross_cap:
+            w = record(w * (c.gross_cap / gross), "gross_cap")
+    if c.no_trade_buffer > 0:
+        small = (np.abs(w - w_prev) < c.no_trade_buffer) & (w != w_prev)
+        w = record(np.where(small, w_prev, w), "no_trade_buffer")
+    if c.capital is not None:
+        ok = np.isfinite(notional) & (notional > 0)
+        contracts = np.where(ok, np.round(w * nav / np.where(ok, notional, 1.0)), 0.0)
+        w = record(contracts * np.where(ok, notional, 0.0) / nav, "contract_rounding")
+    return w
+
+
 @settings(max_examples=25, deadline=None)
 @given(st.integers(0, 10_000), st.sampled_from(["constant", "drift"]), st.sampled_from([0.0, 0.03]),
-       st.sampled_from([None, 1.5]), st.sampled_from(["compute", "off"]), st.sampled_from(["W-FRI", "M"]),
+       st.sampled_from([None, 1.5, 0.6]), st.sampled_from(["compute", "off"]), st.sampled_from(["W-FRI", "M"]),
        st.booleans())
 def test_compiled_loop_is_the_layers_step_by_step(seed, holding, buffer, gross_cap, mode, schedule, contracts):
     """The compiled rebalance loop (`kernels.book`) against its definition, step by step with the
     Python API of each layer on the ledger's own P&L: the scalar at t_j is an `Allocator` advanced
     through t_j on the net P&L (exactly), `w_alloc = w_rt · s[t_{j−1}]` (exactly), `w_exec` and the
-    events are `Execution.apply`'s (exactly; to rounding of the NAV under contract rounding), and
+    events are the numpy rule's (`_reference_execution`; exactly, to rounding of the NAV under
+    contract rounding), net = gross − cost exactly, and
     each period's P&L is `pnl.period_pnl`'s (to rounding: the loop sums in index order, not BLAS's)."""
     from macrostack.layers.allocator.profiles import get_profile
     from macrostack.layers.allocator.regime import Allocator
     from macrostack.layers.allocator.state import CORR_LONG, CORR_SHORT, mean_pairwise_correlations
-    from macrostack.layers.execution import Execution
     from macrostack.pnl import booked_returns, period_bounds, period_pnl
 
     raw = config(mode, holding, buffer, schedule).resolved()
@@ -129,7 +155,7 @@ def test_compiled_loop_is_the_layers_step_by_step(seed, holding, buffer, gross_c
         active = np.flatnonzero(np.abs(w_rt).sum(axis=1) > 0)
         start = int(min(reb[active[0]] + cfg.execution.lag, t_all)) if len(active) else t_all
         allocator = Allocator(get_profile("M"), t_all, corr[CORR_SHORT], corr[CORR_LONG], start=start)
-    ex = Execution(cfg.execution)
+    events = []
     equity, s_prev = np.cumprod(1.0 + net), 1.0
     for j, t in enumerate(reb.tolist()):
         if mode == "compute":
@@ -141,15 +167,15 @@ def test_compiled_loop_is_the_layers_step_by_step(seed, holding, buffer, gross_c
         np.testing.assert_array_equal(w_alloc[j], w_rt[j] * applied[j])
         prev = w_exec[j - 1] if j else np.zeros(md.returns.shape[1])
         if contracts:
-            point = md.instruments["point_size"].to_numpy()
-            notional = md.panels["price"][t] * point
-            np.testing.assert_allclose(ex.apply(j, w_alloc[j], prev, notional, 3e6 * equity[t]), w_exec[j],
-                                       rtol=1e-12, atol=1e-15)
+            notional = md.panels["price"][t] * md.instruments["point_size"].to_numpy()
+            np.testing.assert_allclose(_reference_execution(cfg.execution, j, w_alloc[j], prev, notional,
+                                                            3e6 * equity[t], events), w_exec[j], rtol=1e-12, atol=1e-15)
         else:
-            np.testing.assert_array_equal(ex.apply(j, w_alloc[j], prev), w_exec[j])
+            np.testing.assert_array_equal(_reference_execution(cfg.execution, j, w_alloc[j], prev, events=events),
+                                          w_exec[j])
     if not contracts:
-        assert led.events == {"rebalance": ex.events.rebalance, "instrument": ex.events.instrument,
-                              "before": ex.events.before, "after": ex.events.after, "reason": ex.events.reason}
+        assert list(zip(*led.events.values())) == events
+    np.testing.assert_array_equal(led.daily["net"], led.daily["gross"] - led.daily["cost"])
     np.testing.assert_array_equal(led.daily["gross_exposure"], np.abs(led.held).sum(axis=1))
     np.testing.assert_array_equal(led.daily["net_exposure"], led.held.sum(axis=1))
     r0, c0 = booked_returns(md.returns), booked_returns(md.field("cost"))
@@ -163,3 +189,35 @@ def test_compiled_loop_is_the_layers_step_by_step(seed, holding, buffer, gross_c
         assert led.daily["cost"][a] == pytest.approx(p.cost, abs=1e-17)
         assert led.daily["traded"][a] == pytest.approx(p.traded, abs=1e-15)
         w_before = p.w_end
+
+
+def test_a_memo_that_drops_the_correlations_midway_still_simulates():
+    """The correlations start on a thread only when the memo lacks them after the engines; a small
+    memo can drop them again before the allocator asks (regression: this crashed). Same results."""
+    from macrostack.memo import Memo
+
+    md = market(random_returns(3, t=480, n=4), cost=0.001)
+    raws = [config().resolved() for _ in range(3)]
+    for raw, z in zip(raws, (3.0, 2.5, 2.0)):
+        raw["sleeves"]["trend"]["params"]["z_clip"] = z
+    for budget in (30_000, 32_000, 34_000):
+        memo = Memo(budget_bytes=budget)
+        for raw in raws:
+            cfg = parse_config(raw)
+            np.testing.assert_array_equal(simulate(cfg, md, memo=memo).daily["net"], simulate(cfg, md).daily["net"])
+
+
+def test_column_major_or_float32_panels_simulate_like_the_usual_ones():
+    """Panels from `DataFrame.to_numpy()` may be column-major or float32: they simulate (the loop's
+    kernel takes C-ordered float64, made for it), to the results of C-ordered float64 panels of the
+    same values (to rounding: BLAS sums column-major data in another order upstream)."""
+    from dataclasses import replace
+
+    md = market(random_returns(4, t=480, n=4), cost=0.001)
+    base = simulate(config(), md)
+    fortran = simulate(config(), replace(md, panels={k: np.asfortranarray(v) for k, v in md.panels.items()}))
+    np.testing.assert_allclose(fortran.daily["net"], base.daily["net"], rtol=0, atol=1e-15)
+    single = {k: v.astype(np.float32) for k, v in md.panels.items()}
+    as_double = simulate(config(), replace(md, panels={k: v.astype(float) for k, v in single.items()}))
+    np.testing.assert_allclose(simulate(config(), replace(md, panels=single)).daily["net"], as_double.daily["net"],
+                               rtol=0, atol=1e-15)

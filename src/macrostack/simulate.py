@@ -259,7 +259,9 @@ def simulate(cfg: StackConfig, md: MarketData, precomputed_scalars: np.ndarray |
     mode = cfg.allocator.mode
     allocator = None
     if mode == "compute":
-        corr = cached(memo, corr_key, lambda: corr_soon.result())
+        # (Not started when the memo held them after the engines; it may have dropped them since.)
+        corr = cached(memo, corr_key, lambda: corr_soon.result() if corr_soon is not None
+                      else mean_pairwise_correlations(returns, (CORR_SHORT, CORR_LONG)))
         # The allocator's windows start where the book is first held: the flat warm-up is not P&L history.
         active_rt = np.flatnonzero(np.abs(rt.weights).sum(axis=1) > 0)
         first_held = int(min(reb[active_rt[0]] + cfg.execution.lag, n_sessions)) if len(active_rt) else n_sessions
@@ -287,7 +289,8 @@ def simulate(cfg: StackConfig, md: MarketData, precomputed_scalars: np.ndarray |
     precomputed = np.zeros(0) if precomputed_scalars is None else np.ascontiguousarray(precomputed_scalars, dtype=float)
     scalar_source = {"compute": SCALAR_COMPUTE, "precomputed": SCALAR_PRECOMPUTED}.get(mode, SCALAR_OFF)
     bad = kernel("book_rebalances")(
-        np.ascontiguousarray(rt.weights, dtype=float), returns0, pnl_costs, bounds.astype(np.int64),
+        np.ascontiguousarray(rt.weights, dtype=float), np.ascontiguousarray(returns0, dtype=float),
+        np.ascontiguousarray(pnl_costs, dtype=float), bounds.astype(np.int64),
         reb.astype(np.int64), scalar_source, precomputed, int(cfg.execution.holding == "drift"),
         execution_params(cfg.execution), notional, *state, steps, held, daily_pnl, scalars)
     if bad >= 0:

@@ -58,8 +58,9 @@ class ExecutionEvents:
         before the first step, then after each), ordered by rebalance, then step, then instrument."""
         parts = []
         for k, on in enumerate(steps_on(cfg)):
-            if on:
-                j, i = np.nonzero(steps[k + 1] != steps[k])
+            if on:  # a NaN weight left NaN is no change
+                before, after = steps[k], steps[k + 1]
+                j, i = np.nonzero((after != before) & ~(np.isnan(after) & np.isnan(before)))
                 parts.append((j, np.full(len(j), k), i, steps[k][j, i], steps[k + 1][j, i]))
         if not parts:
             return cls()
@@ -87,8 +88,13 @@ class Execution:
         when `capital` is set."""
         w_alloc = np.ascontiguousarray(w_alloc, dtype=float)
         n = len(w_alloc)
-        if self.cfg.capital is not None and (notional is None or nav is None):
-            raise ValueError("contract rounding needs notional and nav")
+        if w_alloc.ndim != 1 or np.shape(w_prev) != (n,):
+            raise ValueError(f"w_alloc and w_prev must be vectors of one length, got {w_alloc.shape} and {np.shape(w_prev)}")
+        if self.cfg.capital is not None:
+            if notional is None or nav is None:
+                raise ValueError("contract rounding needs notional and nav")
+            if np.shape(notional) != (n,):
+                raise ValueError(f"notional must have the weights' shape ({n},), got {np.shape(notional)}")
         steps = np.empty((5, 1, n))
         steps[0, 0] = w_alloc
         rows = np.empty((4, n))
