@@ -199,9 +199,11 @@ def simulate(cfg: StackConfig, md: MarketData, precomputed_scalars: np.ndarray |
     # The allocator's correlations read only the returns: they are computed on another thread
     # while the sleeves are sized and risk-targeted (numpy on mostly one core). The pool is shut
     # down at once: its thread ends when they are done, whatever happens here meanwhile.
+    # A memo's copy is taken now: the memo may drop it (least recently used) before the allocator asks.
     corr_key = Memo.key("correlations", CORR_SHORT, CORR_LONG)
+    corr_known = memo.get(corr_key, lambda: None) if memo is not None and corr_key in memo else None
     corr_soon = None
-    if cfg.allocator.mode == "compute" and (memo is None or corr_key not in memo):
+    if cfg.allocator.mode == "compute" and corr_known is None:
         background = ThreadPoolExecutor(max_workers=1)
         corr_soon = background.submit(mean_pairwise_correlations, returns, (CORR_SHORT, CORR_LONG))
         background.shutdown(wait=False)
@@ -259,9 +261,7 @@ def simulate(cfg: StackConfig, md: MarketData, precomputed_scalars: np.ndarray |
     mode = cfg.allocator.mode
     allocator = None
     if mode == "compute":
-        # (Not started when the memo held them after the engines; it may have dropped them since.)
-        corr = cached(memo, corr_key, lambda: corr_soon.result() if corr_soon is not None
-                      else mean_pairwise_correlations(returns, (CORR_SHORT, CORR_LONG)))
+        corr = corr_known if corr_known is not None else cached(memo, corr_key, corr_soon.result)
         # The allocator's windows start where the book is first held: the flat warm-up is not P&L history.
         active_rt = np.flatnonzero(np.abs(rt.weights).sum(axis=1) > 0)
         first_held = int(min(reb[active_rt[0]] + cfg.execution.lag, n_sessions)) if len(active_rt) else n_sessions

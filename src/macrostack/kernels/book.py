@@ -29,9 +29,9 @@ _JIT = dict(cache=True, nogil=True, error_model="numpy")
 
 @njit(**_JIT)
 def execute(w_alloc, w_prev, notional, nav, params, steps):
-    """Executed weights of one rebalance: `steps[k - 1]` [4, N] = the weights after the
-    instrument cap, the gross cap, the no-trade buffer and contract rounding (a step that is
-    off copies its input). `notional` [N] and `nav` are read only when `params[CAPITAL]` is set."""
+    """Executed weights of one rebalance into `steps` [4, N]: its rows are the weights after the
+    instrument cap, the gross cap, the no-trade buffer and contract rounding (a step that is off
+    copies its input). `notional` [N] and `nav` are read only when `params[CAPITAL]` is set."""
     n = w_alloc.shape[0]
     cap, gross_cap, buffer, capital = params[INSTRUMENT_CAP], params[GROSS_CAP], params[NO_TRADE_BUFFER], params[CAPITAL]
     w = steps[0]
