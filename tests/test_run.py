@@ -18,6 +18,7 @@ from macrostack.audit import _factorized, _worst, audit_run
 from macrostack.cli import app
 from macrostack.config import load_config, parse_config
 from macrostack.errors import InputError
+from macrostack.runs.artifacts import write_table
 from macrostack.runner import run_stack
 
 PERIOD = {"start": "2016-01-01", "end": "2020-12-31"}
@@ -120,6 +121,16 @@ def test_precomputed_replay_is_bit_identical_and_guarded(core_run, tf_store_path
     with pytest.raises(InputError, match="allocator.profile"):
         run_stack(cfg_with("core", mode="precomputed", precomputed_run=res.run_id, profile="L"), **PERIOD, out=out,
                   store=tf_store_path)
+    edited = out / "edited"  # a copy whose replayed scalars were edited out of the allocator's range
+    shutil.copytree(res.path, edited)
+    table = pd.read_parquet(edited / "layers" / "allocator.parquet")
+    table.loc[3, "scalar_at_rebalance"] = np.nan
+    write_table(edited / "layers" / "allocator.parquet", table)
+    before = sorted(p.name for p in out.iterdir())
+    with pytest.raises(InputError, match="outside"):
+        run_stack(cfg_with("core", mode="precomputed", precomputed_run=str(edited)), **PERIOD, out=out,
+                  store=tf_store_path, run_id="replay-edited")
+    assert sorted(p.name for p in out.iterdir()) == before  # nothing written
 
 
 def test_defect5_configured_profile_is_the_profile_used(core_run, tf_store_path, tmp_path):

@@ -186,7 +186,13 @@ def _precomputed(cfg: StackConfig, out: Path, this_layers_hash: str) -> np.ndarr
     if manifest["config"]["allocator"]["profile"] != cfg.allocator.profile:
         raise InputError(f"run {manifest['run_id']} used allocator profile {manifest['config']['allocator']['profile']}",
                          "allocator.profile", "the configured profile is the profile used: make them equal")
-    return read_table(source / "layers" / "allocator.parquet")["scalar_at_rebalance"].to_numpy()
+    path = source / "layers" / "allocator.parquet"
+    scalars = read_table(path, ["scalar_at_rebalance"])["scalar_at_rebalance"].to_numpy(dtype=float)
+    bad = ~((scalars > 0) & (scalars <= 1))  # NaN too: a replayed scalar is an allocator's, in (0, 1]
+    if bad.any():
+        raise InputError(f"scalar_at_rebalance is {scalars[bad][0]} at row {int(np.argmax(bad))}, outside (0, 1]",
+                         str(path), "re-run that run with `macrostack run`, or restore the file")
+    return scalars
 
 
 def headline_metrics(cfg: StackConfig, ledger: Ledger, md) -> tuple[dict, int]:
