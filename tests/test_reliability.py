@@ -463,6 +463,22 @@ def test_ctrl_c_is_one_line_and_exit_130(tf_store_path, tmp_path):
     assert staging_left(tmp_path / "o") == []
 
 
+def test_signals_are_ignored_once_the_command_is_over():
+    """After the command (here `--help`), the teardown is not interruptible: Ctrl-C there killed the
+    process silently (exit −2) after its run was published. The entry point is `main`."""
+    code = ("import signal, sys\n"
+            "from macrostack.cli import main\n"
+            "sys.argv = ['macrostack', '--help']\n"
+            "try:\n    main()\nexcept SystemExit as e:\n    assert e.code in (0, None)\n"
+            "assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN\n"
+            "assert signal.getsignal(signal.SIGTERM) is signal.SIG_IGN\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    import tomllib
+    scripts = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts["macrostack"] == "macrostack.cli:main"
+
+
 @pytest.mark.parametrize("command", ["report", "compare"])
 def test_an_explicit_html_path_never_replaces_a_file_silently(short_runs, tmp_path, command):
     out = short_runs["core"].parent

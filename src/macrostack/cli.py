@@ -1059,5 +1059,18 @@ def compare_cmd(
         console.print(f"compare report: {result['html']}")
 
 
+def main() -> None:
+    """The `macrostack` command. Once the command is over (done, failed or interrupted), SIGINT and
+    SIGTERM are ignored: the interpreter's teardown has nothing left to interrupt, and a signal there
+    used to kill the process silently (exit −2) after a run had already been published."""
+    import signal
+
+    try:
+        app(prog_name="macrostack")
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
 if __name__ == "__main__":
-    app(prog_name="macrostack")
+    main()
